@@ -1,0 +1,174 @@
+"""The environment, read once and validated, becomes a ``Settings`` value.
+
+No other module reads ``os.environ``. A ``.env`` file in the working folder is
+read when present; real environment variables win over it. Tests pass a plain
+mapping instead of the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from cerberus import Validator
+from dotenv import dotenv_values
+
+from .errors import ConfigError
+from .validation import problems
+
+_URL = r"^https?://[^\s/]+(/\S*)?$"
+_DOMAIN = r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+
+# Every variable of the contract, its type and its default. Values arrive as strings.
+SCHEMA: dict[str, dict[str, Any]] = {
+    "GENESYS_REGION": {"type": "string", "regex": _DOMAIN, "default": "mypurecloud.com"},
+    "GENESYS_API_URL": {"type": "string", "regex": _URL, "nullable": True, "default": None},
+    "GENESYS_LOGIN_URL": {"type": "string", "regex": _URL, "nullable": True, "default": None},
+    "GENESYS_CLIENT_ID": {"type": "string", "empty": False, "nullable": True, "default": None},
+    "GENESYS_CLIENT_SECRET": {"type": "string", "empty": False, "nullable": True, "default": None},
+    "ARCHIVER_DB": {"type": "string", "empty": False, "default": "var/ledger.db"},
+    "ARCHIVE_DIR": {"type": "string", "empty": False, "default": "var/archive"},
+    "ARCHIVAL_ENDPOINT": {"type": "string", "regex": _URL, "nullable": True, "default": None},
+    "ARCHIVAL_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
+    "RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 1, "default": "365"},
+    "RETENTION_MAX_VERSIONS": {
+        "type": "integer",
+        "coerce": int,
+        "min": 1,
+        "nullable": True,
+        "default": None,
+    },
+    "MAX_CONCURRENT_ARCHIVES": {"type": "integer", "coerce": int, "min": 1, "default": "5"},
+    "INBOUND_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
+    "ADMIN_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
+    "VCS_WEBHOOK_URLS": {"type": "string", "nullable": True, "default": None},
+    "VCS_WEBHOOK_SECRET": {
+        "type": "string",
+        "regex": r"^whsec_[A-Za-z0-9+/]+={0,2}$",
+        "nullable": True,
+        "default": None,
+    },
+    "SWEEP_INTERVAL_SECONDS": {"type": "integer", "coerce": int, "min": 0, "default": "3600"},
+    "PORT": {"type": "integer", "coerce": int, "min": 1, "max": 65535, "default": "8000"},
+}
+
+_HINTS = {
+    "regex": "does not have the expected form",
+    "coerce": "must be a whole number",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration; secrets are kept out of ``repr``."""
+
+    genesys_region: str = "mypurecloud.com"
+    genesys_api_url: str = "https://api.mypurecloud.com"
+    genesys_login_url: str = "https://login.mypurecloud.com"
+    genesys_client_id: str | None = None
+    genesys_client_secret: str | None = field(default=None, repr=False)
+    archiver_db: Path = Path("var/ledger.db")
+    archive_dir: Path = Path("var/archive")
+    archival_endpoint: str | None = None
+    archival_token: str | None = field(default=None, repr=False)
+    retention_days: int = 365
+    retention_max_versions: int | None = None
+    max_concurrent_archives: int = 5
+    inbound_token: str | None = field(default=None, repr=False)
+    admin_token: str | None = field(default=None, repr=False)
+    vcs_webhook_urls: tuple[str, ...] = ()
+    vcs_webhook_secret: str | None = field(default=None, repr=False)
+    sweep_interval_seconds: int = 3600
+    port: int = 8000
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for redaction."""
+        values = (
+            self.genesys_client_secret,
+            self.archival_token,
+            self.inbound_token,
+            self.admin_token,
+            self.vcs_webhook_secret,
+        )
+        return [v for v in values if v]
+
+    def require(self, *names: str, purpose: str) -> None:
+        """Raise ``ConfigError`` naming the first of ``names`` (env names) that is unset."""
+        for name in names:
+            if getattr(self, name.lower()) in (None, "", ()):
+                raise ConfigError(f"{name} is required {purpose} but is not set")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Build ``Settings`` from ``environ`` (default: ``.env`` then the process environment)."""
+    if environ is None:
+        merged: dict[str, Any] = {}
+        if dotenv and Path(".env").is_file():
+            merged.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
+        merged.update(os.environ)
+        environ = merged
+    raw = {name: environ[name] for name in SCHEMA if environ.get(name, "") != ""}
+    validator = Validator(SCHEMA, allow_unknown=False)
+    found = problems(validator, raw)
+    if found:
+        name = sorted(found)[0]
+        raise ConfigError(f"{name} {_describe(name, raw.get(name), found[name])}")
+    values = validator.document
+    return _build(values)
+
+
+def _describe(name: str, value: Any, messages: list[str]) -> str:
+    text = messages[0]
+    if "regex" in text or "does not match" in text:
+        text = "does not have the expected form"
+        if SCHEMA[name].get("regex") == _URL:
+            text = "must be an http(s) URL"
+        elif name == "VCS_WEBHOOK_SECRET":
+            text = "must have the form whsec_<base64>"
+        elif name == "GENESYS_REGION":
+            text = "must be a region domain such as mypurecloud.com"
+    elif "field" in text and "coerce" in text:
+        text = _HINTS["coerce"]
+    elif text.startswith("min value"):
+        text = f"must be at least {SCHEMA[name]['min']}"
+    elif text.startswith("max value"):
+        text = f"must be at most {SCHEMA[name]['max']}"
+    shown = "" if _is_secret(name) or value is None else f" (got {value!r})"
+    return f"is invalid: {text}{shown}"
+
+
+def _is_secret(name: str) -> bool:
+    return bool(re.search(r"SECRET|TOKEN", name))
+
+
+def _build(values: Mapping[str, Any]) -> Settings:
+    region = values["GENESYS_REGION"]
+    urls = values.get("VCS_WEBHOOK_URLS") or ""
+    hooks = tuple(u.strip() for u in urls.split(",") if u.strip())
+    for url in hooks:
+        if not re.match(_URL, url):
+            raise ConfigError(f"VCS_WEBHOOK_URLS is invalid: {url!r} is not an http(s) URL")
+    kwargs: dict[str, Any] = {
+        "genesys_region": region,
+        "genesys_api_url": (values.get("GENESYS_API_URL") or f"https://api.{region}").rstrip("/"),
+        "genesys_login_url": (values.get("GENESYS_LOGIN_URL") or f"https://login.{region}").rstrip(
+            "/"
+        ),
+        "archiver_db": Path(values["ARCHIVER_DB"]),
+        "archive_dir": Path(values["ARCHIVE_DIR"]),
+        "vcs_webhook_urls": hooks,
+    }
+    taken = {"GENESYS_REGION", "GENESYS_API_URL", "GENESYS_LOGIN_URL", "ARCHIVER_DB"}
+    taken |= {"ARCHIVE_DIR", "VCS_WEBHOOK_URLS"}
+    names = {f.name for f in fields(Settings)}
+    for name, value in values.items():
+        if name not in taken and name.lower() in names:
+            kwargs[name.lower()] = value
+    settings = Settings(**kwargs)
+    if settings.vcs_webhook_urls and not settings.vcs_webhook_secret:
+        raise ConfigError("VCS_WEBHOOK_SECRET is required when VCS_WEBHOOK_URLS is set")
+    return settings
