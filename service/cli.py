@@ -1,0 +1,94 @@
+"""The ``archiver`` command line: thin commands, each calling one function.
+
+Exit status: 0 done, 1 the operation failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .config import Settings, load_settings
+from .errors import ArchiverError, ConfigError, UsageError
+
+SOURCE_TYPES = ("flow", "routing-strategy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archiver",
+        description="Keep a complete, verifiable history of Genesys Cloud strategies and flows.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    archive = commands.add_parser("archive", help="archive one strategy or flow now")
+    archive.add_argument("strategy_id", metavar="ID", help="routing strategy or flow id (UUID)")
+    archive.add_argument(
+        "--source",
+        choices=SOURCE_TYPES,
+        default="routing-strategy",
+        help="what the id names (default: routing-strategy)",
+    )
+    archive.add_argument(
+        "--full", action="store_true", help="archive every version again, not only new ones"
+    )
+
+    simulate = commands.add_parser("simulate", help="run the bundled Genesys Cloud simulator")
+    simulate.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+
+    commands.add_parser("demo", help="the whole pipeline on embedded defaults, with a summary")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``archiver`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo()
+        settings = load_settings()
+        if args.command == "archive":
+            return _archive(settings, args)
+        if args.command == "simulate":
+            from .simulator import run_simulator
+
+            run_simulator(
+                args.port,
+                client_id=settings.genesys_client_id,
+                client_secret=settings.genesys_client_secret,
+            )
+            return 0
+    except (ConfigError, UsageError) as exc:
+        print(f"archiver: {exc}", file=sys.stderr)
+        return 2
+    except ArchiverError as exc:
+        print(f"archiver: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _archive(settings: Settings, args: argparse.Namespace) -> int:
+    from .archive import open_archiver, summary_line
+    from .ids import require_uuid
+    from .progress import TerminalProgress
+
+    strategy_id = require_uuid(args.strategy_id)
+    progress = TerminalProgress()
+    try:
+        with open_archiver(settings) as archiver:
+            run = archiver.run(strategy_id, args.source, full=args.full, progress=progress)
+    finally:
+        progress.clear()
+    print(summary_line(run, settings))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

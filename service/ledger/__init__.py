@@ -1,0 +1,38 @@
+"""The SQLite ledger: the only code that knows SQL. It offers verbs, not tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .archives import ArchiveRecord, ArchiveVerbs, Submission
+from .audit import AuditEntry, AuditVerbs
+from .db import connect, transaction
+
+__all__ = ["ArchiveRecord", "AuditEntry", "Ledger", "Submission"]
+
+
+class Ledger(ArchiveVerbs, AuditVerbs):
+    """One process's handle on the ledger file. Open it after any fork, never before."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.db: Database = connect(self.path)
+
+    def transaction(self) -> AbstractContextManager[Database]:
+        """One atomic write spanning several verbs."""
+        return transaction(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+

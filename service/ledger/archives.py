@@ -1,0 +1,221 @@
+"""Archives and the versions each one holds.
+
+An archive is recorded once its document is safely in cold storage; its
+``submission`` then says what became of it at the archival endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..clock import iso, utcnow
+from .db import transaction
+
+
+class Submission(StrEnum):
+    """Where an archive stands with the archival endpoint."""
+
+    PENDING = "pending"  # stored locally, not yet accepted by the endpoint
+    SUBMITTED = "submitted"  # the endpoint answered 2xx or 409
+    REJECTED = "rejected"  # the endpoint refused it (4xx other than 409 and 429)
+    LOCAL = "local"  # no endpoint configured: cold storage is the archive
+
+
+@dataclass(frozen=True)
+class ArchiveRecord:
+    id: str
+    idempotency_key: str
+    strategy_id: str
+    source_type: str
+    strategy_name: str
+    version_ids: tuple[str, ...]
+    archive_timestamp: str
+    sha256: str
+    size: int
+    location: str
+    created_at: str
+    submission: Submission
+    submission_detail: str | None
+    submission_attempts: int
+    submitted_at: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ArchiveRecord:
+        values = dict(row)
+        values["version_ids"] = tuple(json.loads(values["version_ids"]))
+        values["submission"] = Submission(values["submission"])
+        values.pop("version_count", None)
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view for admin output."""
+        return {
+            "archiveId": self.id,
+            "idempotencyKey": self.idempotency_key,
+            "strategyId": self.strategy_id,
+            "sourceType": self.source_type,
+            "strategyName": self.strategy_name,
+            "versionCount": len(self.version_ids),
+            "versionIds": list(self.version_ids),
+            "archiveTimestamp": self.archive_timestamp,
+            "contentSha256": self.sha256,
+            "size": self.size,
+            "location": self.location,
+            "createdAt": self.created_at,
+            "submission": str(self.submission),
+            "submissionDetail": self.submission_detail,
+            "submissionAttempts": self.submission_attempts,
+            "submittedAt": self.submitted_at,
+        }
+
+
+class ArchiveVerbs:
+    """What has been archived, and recording new archives."""
+
+    db: Database
+
+    audit: Callable[..., Any]  # from AuditVerbs
+
+    def archived_version_ids(self, strategy_id: str) -> set[str]:
+        """Ids of every version of ``strategy_id`` that some archive holds."""
+        rows = self.db.execute(
+            "SELECT DISTINCT version_id FROM archived_versions WHERE strategy_id = ?", [strategy_id]
+        )
+        return {r[0] for r in rows}
+
+    def find_archive(self, idempotency_key: str) -> ArchiveRecord | None:
+        """The archive recorded under ``idempotency_key``, if any."""
+        return self._one("idempotency_key = ?", [idempotency_key])
+
+    def get_archive(self, archive_id: str) -> ArchiveRecord | None:
+        """The archive with id ``archive_id``, if any."""
+        return self._one("id = ?", [archive_id])
+
+    def list_archives(
+        self,
+        *,
+        strategy_id: str | None = None,
+        submission: Submission | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> list[ArchiveRecord]:
+        """Archives, newest first, filtered as asked."""
+        where, params = [], []
+        if strategy_id:
+            where.append("strategy_id = ?")
+            params.append(strategy_id)
+        if submission:
+            where.append("submission = ?")
+            params.append(str(submission))
+        if since:
+            where.append("created_at >= ?")
+            params.append(since)
+        sql = "SELECT * FROM archives"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, rowid DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [ArchiveRecord.from_row(r) for r in self.db.query(sql, params)]
+
+    def record_archive(
+        self,
+        *,
+        idempotency_key: str,
+        strategy_id: str,
+        source_type: str,
+        strategy_name: str,
+        version_ids: Sequence[str],
+        archive_timestamp: str,
+        sha256: str,
+        size: int,
+        location: str,
+        submission: Submission,
+    ) -> ArchiveRecord:
+        """Record a stored archive, its versions, its strategy and an audit entry, atomically."""
+        now = iso(utcnow())
+        archive_id = str(uuid.uuid4())
+        with transaction(self.db):
+            self._upsert_strategy(strategy_id, source_type, strategy_name, now, archived=True)
+            self.db.table("archives").insert(
+                {
+                    "id": archive_id,
+                    "idempotency_key": idempotency_key,
+                    "strategy_id": strategy_id,
+                    "source_type": source_type,
+                    "strategy_name": strategy_name,
+                    "version_count": len(version_ids),
+                    "version_ids": json.dumps(list(version_ids)),
+                    "archive_timestamp": archive_timestamp,
+                    "sha256": sha256,
+                    "size": size,
+                    "location": location,
+                    "created_at": now,
+                    "submission": str(submission),
+                }
+            )
+            self.db.table("archived_versions").insert_all(
+                {"archive_id": archive_id, "strategy_id": strategy_id, "version_id": v}
+                for v in version_ids
+            )
+            self.audit(
+                "archive.stored",
+                strategy_id,
+                archiveId=archive_id,
+                idempotencyKey=idempotency_key,
+                versionCount=len(version_ids),
+                sha256=sha256,
+            )
+        record = self.get_archive(archive_id)
+        assert record is not None
+        return record
+
+    def pending_submissions(self, strategy_id: str | None = None) -> list[ArchiveRecord]:
+        """Stored archives the endpoint has not accepted yet, oldest first."""
+        sql = "submission = ?"
+        params: list[Any] = [str(Submission.PENDING)]
+        if strategy_id:
+            sql += " AND strategy_id = ?"
+            params.append(strategy_id)
+        rows = self.db.query(f"SELECT * FROM archives WHERE {sql} ORDER BY created_at", params)
+        return [ArchiveRecord.from_row(r) for r in rows]
+
+    def record_submission(
+        self, archive_id: str, outcome: Submission, detail: str | None = None
+    ) -> ArchiveRecord:
+        """Record one submission attempt's outcome and audit it."""
+        now = iso(utcnow())
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE archives SET submission = ?, submission_detail = ?,"
+                " submission_attempts = submission_attempts + 1,"
+                " submitted_at = CASE WHEN ? = 'submitted' THEN ? ELSE submitted_at END"
+                " WHERE id = ?",
+                [str(outcome), detail, str(outcome), now, archive_id],
+            )
+            self.audit(f"archive.{outcome}", archive_id, detail=detail)
+        record = self.get_archive(archive_id)
+        assert record is not None
+        return record
+
+    def _upsert_strategy(
+        self, strategy_id: str, source_type: str, name: str | None, now: str, *, archived: bool
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO strategies (id, source_type, name, first_seen_at, last_archived_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET name = COALESCE(excluded.name, name),"
+            " last_archived_at = COALESCE(excluded.last_archived_at, last_archived_at)",
+            [strategy_id, source_type, name, now, now if archived else None],
+        )
+
+    def _one(self, where: str, params: list[Any]) -> ArchiveRecord | None:
+        rows = list(self.db.query(f"SELECT * FROM archives WHERE {where}", params))
+        return ArchiveRecord.from_row(rows[0]) if rows else None

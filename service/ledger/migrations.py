@@ -1,0 +1,66 @@
+"""Named schema migrations, applied in order and recorded in ``_sqlite_migrations``.
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("archiver")
+
+
+@MIGRATIONS(name="0001_strategies_archives_audit")
+def _initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE strategies (
+            id TEXT PRIMARY KEY,
+            source_type TEXT NOT NULL,
+            name TEXT,
+            first_seen_at TEXT NOT NULL,
+            last_archived_at TEXT
+        );
+        CREATE TABLE archives (
+            id TEXT PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            strategy_id TEXT NOT NULL REFERENCES strategies(id),
+            source_type TEXT NOT NULL,
+            strategy_name TEXT NOT NULL,
+            version_count INTEGER NOT NULL,
+            version_ids TEXT NOT NULL,
+            archive_timestamp TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            location TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            submission TEXT NOT NULL,
+            submission_detail TEXT,
+            submission_attempts INTEGER NOT NULL DEFAULT 0,
+            submitted_at TEXT
+        );
+        CREATE INDEX archives_by_strategy ON archives(strategy_id, created_at);
+        CREATE INDEX archives_by_submission ON archives(submission);
+        CREATE TABLE archived_versions (
+            archive_id TEXT NOT NULL REFERENCES archives(id),
+            strategy_id TEXT NOT NULL,
+            version_id TEXT NOT NULL,
+            PRIMARY KEY (archive_id, version_id)
+        );
+        CREATE INDEX archived_versions_by_strategy ON archived_versions(strategy_id, version_id);
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log entries cannot be changed'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log entries cannot be deleted'); END;
+        """
+    )

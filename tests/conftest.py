@@ -1,0 +1,37 @@
+"""Shared fixtures: a fresh ledger file per test and real local servers at the edges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.config import Settings, load_settings
+from service.simulator import SimulatorServer
+
+
+@pytest.fixture
+def simulator() -> Iterator[SimulatorServer]:
+    """The bundled Genesys Cloud simulator on 127.0.0.1, a free port, fresh seeded data."""
+    with SimulatorServer(port=0) as sim:
+        yield sim
+
+
+def make_settings(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> Settings:
+    """Settings pointing at ``sim``, with a fresh ledger and archive folder under ``tmp_path``."""
+    env = {
+        "GENESYS_API_URL": sim.url,
+        "GENESYS_LOGIN_URL": sim.url,
+        "GENESYS_CLIENT_ID": "test-client",
+        "GENESYS_CLIENT_SECRET": "test-secret-value",
+        "ARCHIVER_DB": str(tmp_path / "ledger.db"),
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
+    env.update(overrides)
+    return load_settings(env)
+
+
+@pytest.fixture
+def settings(simulator: SimulatorServer, tmp_path: Path) -> Settings:
+    return make_settings(simulator, tmp_path)

@@ -1,0 +1,88 @@
+"""Archive records: one per key, versions remembered, submissions tracked."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from service.ledger import Ledger, Submission
+
+STRATEGY = "38426578-d900-459f-a7e7-3260397f7ca3"
+
+
+def record(ledger: Ledger, key: str, versions: list[str], **extra: object):
+    values: dict[str, object] = {
+        "idempotency_key": key,
+        "strategy_id": STRATEGY,
+        "source_type": "routing-strategy",
+        "strategy_name": "Priority routing",
+        "version_ids": versions,
+        "archive_timestamp": "2026-11-28T07:00:00.000Z",
+        "sha256": "ab" * 32,
+        "size": 10,
+        "location": f"routing-strategy/{STRATEGY}/{key}.json",
+        "submission": Submission.PENDING,
+    }
+    values.update(extra)
+    return ledger.record_archive(**values)  # type: ignore[arg-type]
+
+
+def test_ledger_file_and_folder_are_created_with_wal(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "ledger.db"
+    with Ledger(path) as ledger:
+        assert path.exists()
+        assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        names = [r[0] for r in ledger.db.execute("SELECT name FROM _sqlite_migrations")]
+        assert names == ["0001_strategies_archives_audit"]
+
+
+def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
+    Ledger(tmp_path / "l.db").close()
+    with Ledger(tmp_path / "l.db") as ledger:
+        count = ledger.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert count == 1
+
+
+def test_recorded_archive_and_its_versions(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive = record(ledger, "key-1", ["v1", "v2"])
+        assert ledger.archived_version_ids(STRATEGY) == {"v1", "v2"}
+        assert ledger.find_archive("key-1") == archive
+        assert ledger.get_archive(archive.id) == archive
+        assert ledger.pending_submissions(STRATEGY) == [archive]
+        entries = ledger.audit_entries()
+        assert [e.action for e in entries] == ["archive.stored"]
+        assert entries[0].detail["archiveId"] == archive.id
+
+
+def test_a_key_is_recorded_once(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        record(ledger, "key-1", ["v1"])
+        with pytest.raises(sqlite3.IntegrityError):
+            record(ledger, "key-1", ["v1"])
+        # the failed write left nothing behind: no second audit entry, no orphan versions
+        assert len(ledger.audit_entries()) == 1
+        assert ledger.db.execute("SELECT count(*) FROM archived_versions").fetchone()[0] == 1
+
+
+def test_submission_outcomes(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive = record(ledger, "key-1", ["v1"])
+        done = ledger.record_submission(archive.id, Submission.SUBMITTED, "201 accepted")
+        assert done.submission is Submission.SUBMITTED
+        assert done.submission_attempts == 1
+        assert done.submitted_at is not None
+        assert ledger.pending_submissions() == []
+        assert [a.id for a in ledger.list_archives(submission=Submission.SUBMITTED)] == [archive.id]
+
+
+def test_list_archives_filters_and_orders_newest_first(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        first = record(ledger, "key-1", ["v1"])
+        second = record(ledger, "key-2", ["v2"], strategy_id="00000000-0000-4000-8000-000000000001")
+        assert [a.id for a in ledger.list_archives()] == [second.id, first.id]
+        assert [a.id for a in ledger.list_archives(strategy_id=STRATEGY)] == [first.id]
+        assert len(ledger.list_archives(limit=1)) == 1

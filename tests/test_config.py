@@ -1,0 +1,96 @@
+"""Settings: defaults, validation naming the variable, secrets kept out of repr."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.config import load_settings
+from service.errors import ConfigError
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = load_settings({})
+    assert settings.genesys_api_url == "https://api.mypurecloud.com"
+    assert settings.genesys_login_url == "https://login.mypurecloud.com"
+    assert settings.archiver_db == Path("var/ledger.db")
+    assert settings.archive_dir == Path("var/archive")
+    assert (settings.retention_days, settings.retention_max_versions) == (365, None)
+    assert (settings.max_concurrent_archives, settings.sweep_interval_seconds) == (5, 3600)
+    assert settings.port == 8000
+
+
+def test_region_gives_both_hosts_and_overrides_win() -> None:
+    settings = load_settings({"GENESYS_REGION": "mypurecloud.ie"})
+    assert settings.genesys_api_url == "https://api.mypurecloud.ie"
+    assert settings.genesys_login_url == "https://login.mypurecloud.ie"
+    settings = load_settings({"GENESYS_API_URL": "http://127.0.0.1:9/"})
+    assert settings.genesys_api_url == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RETENTION_DAYS": "a year"}, "RETENTION_DAYS is invalid: must be a whole number"),
+        ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS is invalid: must be at least 1"),
+        ({"RETENTION_MAX_VERSIONS": "-3"}, "RETENTION_MAX_VERSIONS is invalid: must be at least 1"),
+        ({"GENESYS_API_URL": "api.example"}, "GENESYS_API_URL is invalid: must be an http(s) URL"),
+        ({"PORT": "70000"}, "PORT is invalid: must be at most 65535"),
+        ({"VCS_WEBHOOK_SECRET": "plain"}, "VCS_WEBHOOK_SECRET is invalid: must have the form"),
+        ({"VCS_WEBHOOK_URLS": "http://127.0.0.1:1/x"}, "VCS_WEBHOOK_SECRET is required"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value).startswith(message)
+
+
+def test_secret_values_never_appear_in_errors_or_repr() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"VCS_WEBHOOK_SECRET": "hunter2-very-secret"})
+    assert "hunter2" not in str(caught.value)
+    settings = load_settings({"GENESYS_CLIENT_SECRET": "s3cr3t-value", "ADMIN_TOKEN": "adm1n"})
+    assert "s3cr3t-value" not in repr(settings)
+    assert "adm1n" not in repr(settings)
+    assert set(settings.secrets()) == {"s3cr3t-value", "adm1n"}
+
+
+def test_require_names_the_missing_variable() -> None:
+    settings = load_settings({})
+    with pytest.raises(ConfigError, match="GENESYS_CLIENT_ID is required to call Genesys"):
+        settings.require("GENESYS_CLIENT_ID", purpose="to call Genesys Cloud")
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("RETENTION_DAYS=30\nPORT=9001\n")
+    code = (
+        "from service.config import load_settings; s = load_settings();"
+        "print(s.retention_days, s.port)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PORT": "9002", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["30", "9002"]
+
+
+def test_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "archive", "38426578-d900-459f-a7e7-3260397f7ca3"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "RETENTION_DAYS": "soon"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "archiver: RETENTION_DAYS is invalid: must be a whole number (got 'soon')"
+    ]
