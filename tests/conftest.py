@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,3 +37,21 @@ def make_settings(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> Set
 @pytest.fixture
 def settings(simulator: SimulatorServer, tmp_path: Path) -> Settings:
     return make_settings(simulator, tmp_path)
+
+
+ARCHIVER = [sys.executable, "-m", "service.cli"]
+
+
+def cli_env(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """A subprocess environment pointing ``archiver`` at ``sim`` and files under ``tmp_path``."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GENESYS_API_URL": sim.url,
+        "GENESYS_LOGIN_URL": sim.url,
+        "GENESYS_CLIENT_ID": "test-client",
+        "GENESYS_CLIENT_SECRET": "test-secret-value",
+        "ARCHIVER_DB": str(tmp_path / "ledger.db"),
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
+    env.update(overrides)
+    return env

@@ -1,0 +1,70 @@
+"""The ``archiver`` command line as a person runs it: exit codes and messages."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
+from service.simulator.archival import ArchivalSink
+from tests.conftest import ARCHIVER, cli_env
+
+
+def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_archive_prints_one_summary_line(simulator: SimulatorServer, tmp_path: Path) -> None:
+    env = cli_env(simulator, tmp_path)
+    result = archiver("archive", DEMO_FLOW_ID, "--source", "flow", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f"archived flow {DEMO_FLOW_ID} ")
+    assert "version(s), key " in line
+    assert str(tmp_path / "archive" / "flow" / DEMO_FLOW_ID) in line
+    assert result.stderr == ""  # no progress drawn when stderr is not a terminal
+    again = archiver("archive", DEMO_FLOW_ID, "--source", "flow", env=env, cwd=tmp_path)
+    assert again.stdout.strip() == f"flow {DEMO_FLOW_ID}: no new versions to archive"
+
+
+def test_non_uuid_id_exits_2_before_any_request(simulator: SimulatorServer, tmp_path: Path) -> None:
+    result = archiver("archive", "../../etc", env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "archiver: strategy id must be a UUID, got '../../etc'"
+    assert simulator.state.requests == []
+
+
+def test_missing_credentials_exit_2_naming_the_variable(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    env = cli_env(simulator, tmp_path)
+    del env["GENESYS_CLIENT_SECRET"]
+    result = archiver("archive", DEMO_STRATEGY_ID, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "GENESYS_CLIENT_SECRET is required" in result.stderr
+    assert simulator.state.requests == []
+
+
+def test_refused_archive_exits_1_with_the_endpoint_message(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    with ArchivalSink() as sink:
+        sink.state.fail_next(422, message="retentionPolicy.maxVersions exceeds quota")
+        env = cli_env(simulator, tmp_path, ARCHIVAL_ENDPOINT=sink.url)
+        result = archiver("archive", DEMO_STRATEGY_ID, env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "retentionPolicy.maxVersions exceeds quota" in result.stderr
+    assert "test-secret-value" not in result.stderr + result.stdout
+
+
+def test_genesys_failure_exits_1_with_a_clear_message(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    simulator.state.inject_fault(500, times=10, path="/api/v2/routing")
+    result = archiver("archive", DEMO_STRATEGY_ID, env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("archiver: ")
+    assert "500" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
