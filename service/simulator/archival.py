@@ -36,8 +36,13 @@ class SinkState:
     held: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail_next(self, status: int, times: int = 1, retry_after: float | None = None,
-                  message: str = "injected failure") -> None:
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        retry_after: float | None = None,
+        message: str = "injected failure",
+    ) -> None:
         """Answer the next ``times`` requests with ``status``."""
         with self.lock:
             self.faults.extend([(status, retry_after, message)] * times)
@@ -87,12 +92,13 @@ def _answer(state: SinkState, key: str | None, body: bytes, auth: str | None) ->
         hold, state.hold = state.hold, None
         store_first = state.store_before_hold
     if hold is not None:
+        # The answer is decided before the hold; the client may be dead when it is sent.
+        held: tuple[int, Any] = (503, {"message": "held request abandoned"})
         if store_first:
-            _store(state, key, body)
+            held = _store(state, key, body)
         state.held.set()
         hold.wait(timeout=60)
-        if not store_first:
-            return 503, {"message": "held request abandoned"}
+        return held
     return _store(state, key, body)
 
 
