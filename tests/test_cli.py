@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import socket
 import subprocess
 from pathlib import Path
+
+import requests
 
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
@@ -68,3 +73,66 @@ def test_genesys_failure_exits_1_with_a_clear_message(
     assert result.stderr.startswith("archiver: ")
     assert "500" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_progress_is_drawn_on_a_terminal(simulator: SimulatorServer, tmp_path: Path) -> None:
+    strategy = simulator.state.add_strategy("flow", versions=30)
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [*ARCHIVER, "archive", strategy, "--source", "flow"],
+            env=cli_env(simulator, tmp_path),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=120,
+        )
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+    assert result.returncode == 0
+    screen = drawn.decode()
+    assert "fetching versions" in screen
+    assert "30/30" in screen
+    assert result.stdout.startswith(f"archived flow {strategy} ")
+
+
+def test_simulate_prints_its_url_and_serves(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": "/usr/bin:/bin"}
+    server = subprocess.Popen(
+        [*ARCHIVER, "simulate", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline().strip()
+        assert first == f"Genesys Cloud simulator listening on http://127.0.0.1:{port}"
+        token = requests.post(
+            f"http://127.0.0.1:{port}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("any-client", "any-secret"),
+            timeout=10,
+        )
+        assert token.status_code == 200
+        assert token.json()["token_type"] == "bearer"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
