@@ -12,7 +12,9 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime) -> str:
     """``2026-11-28T07:00:00.000Z``: the form used in payloads, the ledger and events."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_iso(text: str) -> datetime:

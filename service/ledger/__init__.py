@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -34,5 +33,3 @@ class Ledger(ArchiveVerbs, AuditVerbs):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-

@@ -31,7 +31,9 @@ class AuditEntry:
     hash: str
 
 
-def entry_hash(prev_hash: str, seq: int, at: str, action: str, subject: str | None, detail: str) -> str:
+def entry_hash(
+    prev_hash: str, seq: int, at: str, action: str, subject: str | None, detail: str
+) -> str:
     """SHA-256 over the previous hash and this entry's fields, in one canonical form."""
     canonical = json.dumps([prev_hash, seq, at, action, subject, detail], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -48,7 +50,9 @@ class AuditVerbs:
             return self._append(action, subject, detail)
 
     def _append(self, action: str, subject: str | None, detail: dict[str, Any]) -> AuditEntry:
-        last = self.db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        last = self.db.execute(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         at = iso(utcnow())
         text = json.dumps(detail, sort_keys=True, separators=(",", ":"))
@@ -60,7 +64,9 @@ class AuditVerbs:
         )
         return AuditEntry(seq, at, action, subject, detail, prev, digest)
 
-    def audit_entries(self, *, subject: str | None = None, limit: int | None = None) -> list[AuditEntry]:
+    def audit_entries(
+        self, *, subject: str | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
         """Entries in order, optionally only those about ``subject``."""
         sql = "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit_log"
         params: list[Any] = []

@@ -1,0 +1,277 @@
+"""The one HTTP client for Genesys Cloud: token, retries, errors, validation and paging.
+
+Every request goes through one ``requests.Session`` with an explicit timeout. Transient
+failures (429, 408, 502, 503, 504, network) are retried as ``RetryPolicy`` says; any
+other answer that is not a JSON object becomes an ``UpstreamError`` in ``from_response``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from .. import __version__
+from ..errors import UpstreamError
+from .auth import TokenProvider
+from .schemas import conforms, validate
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one request is retried when Genesys Cloud fails in a way that may pass."""
+
+    max_attempts: int = 5  # total tries of one request for transient failures
+    base_delay: float = 0.5  # full jitter: uniform(0, min(max_delay, base_delay * 2**n))
+    max_delay: float = 30.0
+    max_retry_after: float = 180.0  # a 429 asking for longer fails instead (as the Go SDK does)
+    retry_statuses: frozenset[int] = field(default=frozenset({408, 429, 502, 503, 504}))
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed try number ``attempt`` (0 for the first failure)."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(max(attempt, 0), 32))
+        return random.uniform(0.0, ceiling)
+
+
+def from_response(response: requests.Response, what: str) -> dict[str, Any]:
+    """The JSON object of a successful answer, or an ``UpstreamError`` saying what went wrong."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    status = response.status_code
+    if 200 <= status < 300:
+        if isinstance(body, dict):
+            return body
+        kind = "a body that is not JSON" if body is None else f"JSON {type(body).__name__}"
+        raise UpstreamError(
+            f"Genesys Cloud answered {what} with {kind}, expected a JSON object "
+            f"(status {status}, content type {response.headers.get('Content-Type', 'none')})",
+            status=status,
+        )
+    raise _failure(response, body, what)
+
+
+def _failure(response: requests.Response, body: Any, what: str) -> UpstreamError:
+    label, code, message, context = _parts(response, body)
+    text = f"Genesys Cloud answered {label} for {what}: {message}{context}"
+    status = response.status_code
+    # As the SDKs do: 501 (not implemented) will not pass by waiting; other 5xx may.
+    retryable = status == 429 or (status >= 500 and status != 501)
+    return UpstreamError(text, status=status, code=code, retryable=retryable, body=body)
+
+
+def _parts(response: requests.Response, body: Any) -> tuple[str, str | None, str, str]:
+    """Status with Genesys code, the code, the message and a contextId note of an error answer."""
+    code = message = context = None
+    if conforms("error", body):
+        code, message = _text(body.get("code")), _text(body.get("message"))
+        context = _text(body.get("contextId"))
+    status = response.status_code
+    label = f"{status} {code}" if code else str(status)
+    message = message or (response.text or "").strip()[:200] or response.reason or "(empty body)"
+    return label, code, message, f" (contextId {context})" if context else ""
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class GenesysClient:
+    """Reads the Genesys Cloud API with a cached client-credentials token."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        login_url: str,
+        client_id: str,
+        client_secret: str,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: tuple[float, float] = (5.0, 30.0),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.retry = retry
+        self.timeout = timeout
+        self._sleep = sleep
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"Accept": "application/json", "User-Agent": f"genesys-strategy-archiver/{__version__}"}
+        )
+        self._tokens = TokenProvider(
+            login_url=login_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            send=self._send,
+        )
+        self.calls = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> GenesysClient:
+        """A client for the configured org; ``ConfigError`` when the credentials are missing."""
+        settings.require(
+            "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", purpose="to call Genesys Cloud"
+        )
+        assert settings.genesys_client_id and settings.genesys_client_secret
+        return cls(
+            api_url=settings.genesys_api_url,
+            login_url=settings.genesys_login_url,
+            client_id=settings.genesys_client_id,
+            client_secret=settings.genesys_client_secret,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"GenesysClient(api_url={self.api_url!r}, client_id={self._tokens.client_id!r})"
+
+    def __enter__(self) -> GenesysClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def token_requests(self) -> int:
+        """Token requests made (each attempt counts)."""
+        return self._tokens.requests
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._session.close()
+
+    def get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, schema: str | None = None
+    ) -> dict[str, Any]:
+        """GET ``path`` (``/api/v2/...`` or a ``nextUri``) and return its JSON object.
+
+        With ``schema`` the body is checked against that schema of ``schemas.py``.
+        A 401 gets one more try with a new token: tokens can be revoked before expiry.
+        """
+        url = self._url(path)
+        what = f"GET {urlsplit(url).path}"
+        response = self._send("GET", url, what=what, api=True, params=params)
+        if response.status_code == 401:
+            self._tokens.invalidate()
+            response = self._send("GET", url, what=what, api=True, params=params)
+            if response.status_code == 401:
+                what += " with a newly issued token"
+        body = from_response(response, what)
+        if schema is not None:
+            validate(schema, body)
+        return body
+
+    def pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, schema: str
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a listing, following ``nextUri`` (cursor or page-number style)."""
+        page = self.get(path, {**(params or {}), "pageSize": PAGE_SIZE}, schema=schema)
+        seen = {path}
+        while True:
+            yield page
+            next_uri = page.get("nextUri")
+            if not next_uri or _last_numbered_page(page):
+                return
+            if next_uri in seen:
+                raise UpstreamError(f"Genesys Cloud sent nextUri {next_uri} twice for GET {path}")
+            seen.add(next_uri)
+            has_size = "pageSize" in parse_qs(urlsplit(next_uri).query)
+            extra = None if has_size else {"pageSize": PAGE_SIZE}
+            page = self.get(next_uri, extra, schema=schema)
+
+    def _url(self, path: str) -> str:
+        if path.startswith(self.api_url + "/"):
+            return path
+        if "://" in path.split("?", 1)[0]:
+            # Never send the bearer token to a host that is not the configured API.
+            raise UpstreamError(f"refusing to follow {path!r}: it is not under {self.api_url}")
+        return self.api_url + ("" if path.startswith("/") else "/") + path
+
+    def _send(
+        self, method: str, url: str, *, what: str | None = None, api: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """Send one request, retrying transient failures; the final response is returned."""
+        what = what or f"{method} {urlsplit(url).path}"
+        policy = self.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            if api:
+                kwargs["headers"] = {"Authorization": f"Bearer {self._tokens.token()}"}
+                self.calls += 1
+            try:
+                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure, status, code = _describe_exception(exc), None, None
+                delay = policy.backoff(attempt - 1)
+            except requests.RequestException as exc:
+                raise UpstreamError(f"{what} failed: {_describe_exception(exc)}") from None
+            else:
+                if response.status_code not in policy.retry_statuses:
+                    return response
+                status = response.status_code
+                label, code, message, context = _parts(response, _json_or_none(response))
+                failure = f"{label}: {message}{context}"
+                delay = policy.backoff(attempt - 1)
+                if status == 429:
+                    wait = _retry_after(response)
+                    if wait is not None and wait > policy.max_retry_after:
+                        raise UpstreamError(
+                            f"Genesys Cloud asks to wait {wait:g} s before retrying {what}, "
+                            f"more than the {policy.max_retry_after:g} s allowed ({failure})",
+                            status=429,
+                            code=code,
+                            retryable=True,
+                        )
+                    delay = delay if wait is None else wait
+            if attempt == policy.max_attempts:
+                raise UpstreamError(
+                    f"Genesys Cloud kept failing {what}: gave up after {attempt} tries, "
+                    f"the last one got {failure}",
+                    status=status,
+                    code=code,
+                    retryable=True,
+                )
+            self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _last_numbered_page(page: Mapping[str, Any]) -> bool:
+    number, count = page.get("pageNumber"), page.get("pageCount")
+    return isinstance(number, int) and isinstance(count, int) and number >= count
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (Genesys sends whole seconds), ``None`` when absent or odd."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _describe_exception(exc: requests.RequestException) -> str:
+    kind = type(exc).__name__
+    if isinstance(exc, requests.Timeout):
+        return f"{kind} (no answer within the timeout)"
+    return f"{kind}: {str(exc)[:200]}"

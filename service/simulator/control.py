@@ -1,0 +1,141 @@
+"""``/_sim/...``: the Python control API over HTTP, for tests that run the simulator elsewhere.
+
+No authentication, no latency, no faults, and nothing recorded in the request log: these
+routes steer the simulator, they are not part of what it simulates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from .web import current_state, json_response
+
+CONTROL_PREFIX = "/_sim"
+
+control = Blueprint("simulator_control", __name__, url_prefix=CONTROL_PREFIX)
+
+
+class _BadInput(Exception):
+    pass
+
+
+@control.errorhandler(_BadInput)
+@control.errorhandler(ValueError)
+def _bad_input(error: Exception) -> Response:
+    return json_response({"error": str(error)}, 400)
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise _BadInput("the body must be a JSON object")
+    return body
+
+
+def _number(body: dict[str, Any], name: str, default: Any, kind: type = int) -> Any:
+    value = body.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _BadInput(f"{name} must be a number")
+    return kind(value)
+
+
+@control.post("/strategies")
+def add_strategy() -> Response:
+    """``{"sourceType", "versions", "name"}`` → 201 ``{"id"}``."""
+    body = _body()
+    source_type = body.get("sourceType")
+    if not isinstance(source_type, str):
+        raise _BadInput("sourceType is required")
+    versions = _number(body, "versions", 3)
+    item_id = current_state().add_strategy(source_type, versions, body.get("name"))
+    return json_response({"id": item_id}, 201)
+
+
+@control.get("/strategies")
+def list_strategies() -> Response:
+    """``{"flow": [ids], "routing-strategy": [ids]}``, in creation order."""
+    state = current_state()
+    return json_response({kind: state.strategy_ids(kind) for kind in ("flow", "routing-strategy")})
+
+
+@control.post("/strategies/<item_id>/versions")
+def add_versions(item_id: str) -> Response:
+    """``{"count"}`` → 201 ``{"versionIds": [...]}``; 404 for an unknown id."""
+    count = _number(_body(), "count", 1)
+    try:
+        made = current_state().add_versions(item_id, count)
+    except KeyError:
+        return json_response({"error": f"no strategy or flow {item_id}"}, 404)
+    return json_response({"versionIds": made}, 201)
+
+
+@control.post("/faults")
+def inject_fault() -> Response:
+    """``{"status", "times", "path", "retryAfter"}``: queue a failure."""
+    body = _body()
+    status = _number(body, "status", None)
+    if status is None:
+        raise _BadInput("status is required")
+    current_state().inject_fault(
+        status,
+        _number(body, "times", 1),
+        body.get("path"),
+        _number(body, "retryAfter", None, float),
+    )
+    return Response(status=204)
+
+
+@control.post("/corrupt")
+def corrupt_next() -> Response:
+    """``{"path", "field", "value", "times"}``: damage the next successful bodies."""
+    body = _body()
+    path, field = body.get("path"), body.get("field")
+    if not isinstance(path, str) or not isinstance(field, str):
+        raise _BadInput("path and field are required")
+    current_state().corrupt_next(path, field, body.get("value"), _number(body, "times", 1))
+    return Response(status=204)
+
+
+@control.post("/config")
+def configure() -> Response:
+    """``{"latency", "tokenLifetime", "rateLimitPerMinute"}``: change what is given, show all."""
+    body = _body()
+    state = current_state()
+    if "latency" in body:
+        state.latency = _number(body, "latency", 0.0, float) or 0.0
+    if "tokenLifetime" in body:
+        state.token_lifetime = _number(body, "tokenLifetime", 86_400)
+    if "rateLimitPerMinute" in body:
+        state.rate_limit_per_minute = _number(body, "rateLimitPerMinute", None)
+    shown = {
+        "latency": state.latency,
+        "tokenLifetime": state.token_lifetime,
+        "rateLimitPerMinute": state.rate_limit_per_minute,
+    }
+    return json_response(shown)
+
+
+@control.post("/tokens/expire")
+def expire_tokens() -> Response:
+    """Invalidate every token issued so far."""
+    current_state().expire_tokens()
+    return Response(status=204)
+
+
+@control.get("/requests")
+def list_requests() -> Response:
+    """The request log, oldest first."""
+    return json_response([r.to_json() for r in current_state().requests])
+
+
+@control.delete("/requests")
+def clear_requests() -> Response:
+    """Forget the request log."""
+    current_state().clear_requests()
+    return Response(status=204)

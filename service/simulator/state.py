@@ -1,0 +1,270 @@
+"""The simulator's mutable state: items, tokens, queued faults and the request log.
+
+The HTTP server answers from several threads while a test changes the state from
+another, so every read and write goes through one lock and readers get copies.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from .data import (
+    FLOW,
+    HOUR_MS,
+    MINUTE_MS,
+    SOURCE_TYPES,
+    Item,
+    build_item,
+    make_version,
+    now_ms,
+    seed,
+)
+
+WINDOW_SECONDS = 60.0
+DEFAULT_ALLOWED = 300  # Genesys' documented default per token and minute
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the simulator answered (control routes excluded)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    at: float  # time.monotonic() when the request arrived
+    auth: str | None  # "basic", "bearer" or None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as plain JSON values, for ``GET /_sim/requests``."""
+        return asdict(self)
+
+
+@dataclass
+class Fault:
+    """A queued failure: the next ``remaining`` requests under ``path`` answer ``status``."""
+
+    status: int
+    remaining: int
+    path: str | None
+    retry_after: float | None
+
+
+@dataclass
+class Corruption:
+    """A queued damage: set (or with None, delete) ``field`` in the next JSON bodies."""
+
+    path: str
+    field: str
+    value: object
+    remaining: int
+
+
+@dataclass(frozen=True)
+class RateStatus:
+    """Where a request stands against the per-minute limit, for the ``inin-ratelimit-*`` headers."""
+
+    allowed: bool
+    limit: int
+    count: int
+    reset: int
+
+
+class SimulatorState:
+    """Everything the simulated org holds, plus knobs that make it misbehave on purpose."""
+
+    def __init__(self, client_id: str | None = None, client_secret: str | None = None) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.latency: float = 0.0
+        self.token_lifetime: int = 86_400
+        self.rate_limit_per_minute: int | None = None
+        self._lock = threading.RLock()
+        self._items: dict[str, Item] = {item.id: item for item in seed(now_ms())}
+        self._tokens: dict[str, float] = {}
+        self._faults: list[Fault] = []
+        self._corruptions: list[Corruption] = []
+        self._requests: list[RequestRecord] = []
+        self._window: deque[float] = deque()
+
+    # Items ------------------------------------------------------------------------------
+
+    def add_strategy(self, source_type: str, versions: int = 3, name: str | None = None) -> str:
+        """Create a flow or routing strategy with ``versions`` versions made in the last hours."""
+        with self._lock:
+            count = sum(1 for item in self._items.values() if item.source_type == source_type)
+            if source_type == FLOW:
+                item_type, default = "INBOUNDCALL", f"Added flow {count + 1}"
+            else:
+                item_type, default = "INBOUND", f"Added strategy {count + 1}"
+            newest = now_ms() - MINUTE_MS
+            item_id = str(uuid.uuid4())
+            item = build_item(
+                source_type, item_id, name or default, item_type, versions, newest, HOUR_MS
+            )
+            self._items[item.id] = item
+            return item.id
+
+    def add_versions(self, strategy_id: str, count: int = 1) -> list[str]:
+        """Append ``count`` new newest versions to an item; KeyError for an unknown id."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            item = self._items[strategy_id]
+            made = []
+            for _ in range(count):
+                # Strictly after the newest, so "newest first" stays true even within a second.
+                last = item.newest.created_ms if item.newest else 0
+                version = make_version(item, max(now_ms(), last + 1000))
+                item.versions.append(version)
+                made.append(version.id)
+            return made
+
+    def strategy_ids(self, source_type: str) -> list[str]:
+        """Ids of every item of ``source_type``, seeded ones first, in creation order."""
+        if source_type not in SOURCE_TYPES:
+            raise ValueError(f"unknown source type {source_type!r}; use one of {SOURCE_TYPES}")
+        with self._lock:
+            return [i.id for i in self._items.values() if i.source_type == source_type]
+
+    def item(self, source_type: str, item_id: str) -> Item | None:
+        """A snapshot of one item, or None when no item of that source type has this id."""
+        with self._lock:
+            item = self._items.get(item_id)
+            if item is None or item.source_type != source_type:
+                return None
+            return replace(item, versions=list(item.versions))
+
+    def items(self, source_type: str) -> list[Item]:
+        """Snapshots of every item of ``source_type``, in creation order."""
+        with self._lock:
+            return [
+                replace(i, versions=list(i.versions))
+                for i in self._items.values()
+                if i.source_type == source_type
+            ]
+
+    # Tokens -----------------------------------------------------------------------------
+
+    def issue_token(self) -> str:
+        """A new bearer token valid for ``token_lifetime`` seconds."""
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.token_lifetime
+        return token
+
+    def token_problem(self, token: str) -> str | None:
+        """None when ``token`` is valid, else the code of the 401 to answer."""
+        with self._lock:
+            expiry = self._tokens.get(token)
+        if expiry is None:
+            return "bad.credentials"
+        return "credentials.expired" if time.monotonic() >= expiry else None
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far invalid, as if each had run out."""
+        with self._lock:
+            for token in self._tokens:
+                self._tokens[token] = -math.inf
+
+    # Faults and corruption --------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        status: int,
+        times: int = 1,
+        path: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Answer ``status`` to the next ``times`` requests under ``path`` (None: any path)."""
+        if not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._faults.append(Fault(status, times, path, retry_after))
+
+    def take_fault(self, path: str) -> Fault | None:
+        """The first queued fault matching ``path``, counted as used; None when none applies."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.path is None or path.startswith(fault.path):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return replace(fault)
+        return None
+
+    def corrupt_next(self, path: str, field: str, value: object, times: int = 1) -> None:
+        """Set dotted ``field`` to ``value`` (None: delete it) in the next ``times`` bodies."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._corruptions.append(Corruption(path, field, value, times))
+
+    def take_corruptions(self, path: str) -> list[tuple[str, object]]:
+        """The ``(field, value)`` changes due on a successful JSON answer for ``path``."""
+        due = []
+        with self._lock:
+            for corruption in list(self._corruptions):
+                if path.startswith(corruption.path):
+                    due.append((corruption.field, corruption.value))
+                    corruption.remaining -= 1
+                    if corruption.remaining <= 0:
+                        self._corruptions.remove(corruption)
+        return due
+
+    # Rate limit -------------------------------------------------------------------------
+
+    def admit(self, now: float) -> RateStatus:
+        """Count one API request against the rolling minute, unless it is over the limit."""
+        with self._lock:
+            status = self._rate_status(now)
+            if not status.allowed:
+                return status
+            self._window.append(now)
+            return replace(status, count=status.count + 1)
+
+    def rate_status(self, now: float) -> RateStatus:
+        """The current standing, without counting a request."""
+        with self._lock:
+            return self._rate_status(now)
+
+    def _rate_status(self, now: float) -> RateStatus:
+        while self._window and self._window[0] <= now - WINDOW_SECONDS:
+            self._window.popleft()
+        limit = self.rate_limit_per_minute
+        count = len(self._window)
+        reset = WINDOW_SECONDS - (now - self._window[0]) if self._window else WINDOW_SECONDS
+        allowed = limit is None or count < limit
+        return RateStatus(allowed, limit or DEFAULT_ALLOWED, count, max(1, math.ceil(reset)))
+
+    # Request log ------------------------------------------------------------------------
+
+    def record(self, record: RequestRecord) -> None:
+        """Append one answered request to the log."""
+        with self._lock:
+            self._requests.append(record)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A copy of the request log, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        """Forget every recorded request."""
+        with self._lock:
+            self._requests.clear()
+
+    def api_calls(self, prefix: str = "/api/v2") -> int:
+        """How many recorded requests had a path under ``prefix``."""
+        with self._lock:
+            return sum(1 for r in self._requests if r.path.startswith(prefix))
