@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+
+from .serving import BackgroundServer
 
 
 @dataclass
@@ -113,30 +114,16 @@ def _store(state: SinkState, key: str, body: bytes) -> tuple[int, Any]:
         return 422, {"message": f"Idempotency-Key {key} was already used with a different body"}
 
 
-class ArchivalSink:
+class ArchivalSink(BackgroundServer):
     """The endpoint served on 127.0.0.1 in a background thread."""
 
     def __init__(self, port: int = 0, token: str | None = None) -> None:
+        super().__init__(port)
         self.state = SinkState(token=token)
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, create_sink_app(self.state), threaded=True
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def create_app(self) -> Flask:
+        return create_sink_app(self.state)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/archives"
-
-    def start(self) -> ArchivalSink:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> ArchivalSink:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return f"http://{self.host}:{self.port}/archives"
