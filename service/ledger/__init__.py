@@ -10,11 +10,24 @@ from sqlite_utils import Database
 from .archives import ArchiveRecord, ArchiveVerbs, Submission
 from .audit import AuditEntry, AuditVerbs
 from .db import connect, transaction
+from .events import Accepted, EventVerbs, IncomingEvent
+from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
 
-__all__ = ["ArchiveRecord", "AuditEntry", "Ledger", "Submission"]
+__all__ = [
+    "Accepted",
+    "ArchiveRecord",
+    "AuditEntry",
+    "IncomingEvent",
+    "Job",
+    "JobRetry",
+    "JobState",
+    "LeaseLost",
+    "Ledger",
+    "Submission",
+]
 
 
-class Ledger(ArchiveVerbs, AuditVerbs):
+class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs):
     """One process's handle on the ledger file. Open it after any fork, never before."""
 
     def __init__(self, path: Path) -> None:

@@ -64,3 +64,52 @@ def _initial(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'audit log entries cannot be deleted'); END;
         """
     )
+
+
+@MIGRATIONS(name="0002_events_jobs_meta")
+def _events_jobs(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            dedup_key TEXT NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            source_type TEXT,
+            strategy_id TEXT,
+            correlation_id TEXT,
+            eventbridge_id TEXT,
+            outcome TEXT NOT NULL,
+            reason TEXT,
+            job_id TEXT,
+            received_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX events_by_strategy ON events(strategy_id, received_at);
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            strategy_id TEXT NOT NULL,
+            source_type TEXT NOT NULL,
+            state TEXT NOT NULL,
+            full INTEGER NOT NULL DEFAULT 0,
+            reason TEXT NOT NULL,
+            events INTEGER NOT NULL DEFAULT 0,
+            tries INTEGER NOT NULL DEFAULT 0,
+            run_at TEXT NOT NULL,
+            lease_owner TEXT,
+            lease_expires_at TEXT,
+            last_error TEXT,
+            result TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT
+        );
+        -- At most one job per strategy waits, and at most one runs.
+        CREATE UNIQUE INDEX jobs_one_waiting ON jobs(strategy_id) WHERE state = 'waiting';
+        CREATE UNIQUE INDEX jobs_one_running ON jobs(strategy_id) WHERE state = 'running';
+        CREATE INDEX jobs_by_state ON jobs(state, run_at);
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """
+    )

@@ -1,0 +1,132 @@
+"""Inbound notifications: recorded durably, de-duplicated, each joined to a job.
+
+``accept_events`` is the whole write of one webhook request: events, jobs and
+audit entries in one transaction, committed to disk before the 202 is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..clock import iso, utcnow
+from .db import transaction
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """One notification as the inbound surface understood it."""
+
+    dedup_key: str  # EventBridge id, else topic + CorrelationId + body digest
+    topic: str
+    body: str  # the event as received, compact JSON
+    source_type: str | None = None  # None: no known source (heartbeats, other topics)
+    strategy_id: str | None = None
+    correlation_id: str | None = None
+    eventbridge_id: str | None = None
+    ignore_reason: str | None = None  # set: recorded, but starts no job
+
+
+@dataclass
+class Accepted:
+    """The 202 body of one webhook request."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    jobs: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "ignored": self.ignored,
+            "jobs": self.jobs,
+        }
+
+
+class EventVerbs:
+    """Recording inbound events."""
+
+    db: Database
+    audit: Callable[..., Any]  # from AuditVerbs
+    enqueue: Callable[..., tuple[str, bool]]  # from JobVerbs
+
+    def accept_events(self, events: Sequence[IncomingEvent]) -> Accepted:
+        """Record ``events`` and queue (or join) their jobs, all in one durable transaction."""
+        result = Accepted()
+        now = iso(utcnow())
+        with transaction(self.db):
+            for event in events:
+                if event.source_type is None:
+                    result.ignored += 1  # not ours: counted, not stored
+                    continue
+                seen = self.db.execute(
+                    "SELECT 1 FROM events WHERE dedup_key = ?", [event.dedup_key]
+                ).fetchone()
+                if seen:
+                    result.duplicates += 1
+                    continue
+                job_id = None
+                if event.ignore_reason is None and event.strategy_id:
+                    job_id, _ = self.enqueue(
+                        event.strategy_id, event.source_type, reason="event", events=1
+                    )
+                    if job_id not in result.jobs:
+                        result.jobs.append(job_id)
+                    result.accepted += 1
+                else:
+                    result.ignored += 1
+                event_id = str(uuid.uuid4())
+                self.db.execute(
+                    "INSERT INTO events (id, dedup_key, topic, source_type, strategy_id,"
+                    " correlation_id, eventbridge_id, outcome, reason, job_id, received_at, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        event_id,
+                        event.dedup_key,
+                        event.topic,
+                        event.source_type,
+                        event.strategy_id,
+                        event.correlation_id,
+                        event.eventbridge_id,
+                        "queued" if job_id else "ignored",
+                        event.ignore_reason,
+                        job_id,
+                        now,
+                        event.body,
+                    ],
+                )
+                self.audit(
+                    "event.accepted" if job_id else "event.ignored",
+                    event.strategy_id,
+                    eventId=event_id,
+                    topic=event.topic,
+                    jobId=job_id,
+                    reason=event.ignore_reason,
+                )
+        return result
+
+    def list_events(
+        self,
+        *,
+        strategy_id: str | None = None,
+        since: str | None = None,
+        limit: int | None = 100,
+    ) -> list[dict[str, Any]]:
+        """Recorded events, newest first."""
+        where, params = ["1 = 1"], []
+        if strategy_id:
+            where.append("strategy_id = ?")
+            params.append(strategy_id)
+        if since:
+            where.append("received_at >= ?")
+            params.append(since)
+        sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY received_at DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return list(self.db.query(sql, params))

@@ -1,0 +1,285 @@
+"""The durable job queue: coalescing enqueue, leased claims, retries, dead jobs.
+
+All state lives in the ``jobs`` table so that any number of worker processes can
+share it. Claims take SQLite's write lock first (``BEGIN IMMEDIATE``), so that the
+count of running jobs, the choice of a job and its update are one atomic step:
+``MAX_CONCURRENT_ARCHIVES`` holds across processes, and a job whose worker died
+is taken over once its lease runs out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..clock import iso, utcnow
+from .db import transaction
+
+
+class JobState(StrEnum):
+    WAITING = "waiting"  # queued, or waiting for its next try
+    RUNNING = "running"  # claimed by a worker holding a lease
+    DONE = "done"
+    DEAD = "dead"  # failed for good
+    SUPERSEDED = "superseded"  # failed, but a newer waiting job will do the same work
+
+
+@dataclass(frozen=True)
+class JobRetry:
+    """How failed jobs are retried: growing delays with jitter, then dead."""
+
+    max_tries: int = 5
+    base_delay: float = 30.0
+    max_delay: float = 3600.0
+
+    def delay(self, tries: int) -> float:
+        """Seconds before try ``tries + 1``: exponential, with up to 50 % jitter added."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(tries - 1, 0))
+        return ceiling * (1 + random.random() / 2)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    strategy_id: str
+    source_type: str
+    state: JobState
+    full: bool
+    reason: str
+    events: int
+    tries: int
+    run_at: str
+    lease_owner: str | None
+    lease_expires_at: str | None
+    last_error: str | None
+    result: dict[str, Any] | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Job:
+        values = dict(row)
+        values["state"] = JobState(values["state"])
+        values["full"] = bool(values["full"])
+        values["result"] = json.loads(values["result"]) if values["result"] else None
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view for the admin API."""
+        return {
+            "jobId": self.id,
+            "strategyId": self.strategy_id,
+            "sourceType": self.source_type,
+            "state": str(self.state),
+            "full": self.full,
+            "reason": self.reason,
+            "events": self.events,
+            "tries": self.tries,
+            "runAt": self.run_at,
+            "lastError": self.last_error,
+            "result": self.result,
+            "createdAt": self.created_at,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+        }
+
+
+class LeaseLost(Exception):
+    """The job's lease ran out and another worker holds it now: drop the result."""
+
+
+class JobVerbs:
+    """Queueing, claiming and finishing archive jobs."""
+
+    db: Database
+    audit: Callable[..., Any]  # from AuditVerbs
+
+    def enqueue(
+        self,
+        strategy_id: str,
+        source_type: str,
+        *,
+        reason: str,
+        full: bool = False,
+        events: int = 0,
+    ) -> tuple[str, bool]:
+        """Queue a job for the strategy, or join the one waiting; return (job id, joined)."""
+        now = iso(utcnow())
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO strategies (id, source_type, first_seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(id) DO NOTHING",
+                [strategy_id, source_type, now],
+            )
+            waiting = self.db.execute(
+                "SELECT id FROM jobs WHERE strategy_id = ? AND state = 'waiting'", [strategy_id]
+            ).fetchone()
+            if waiting:
+                self.db.execute(
+                    "UPDATE jobs SET events = events + ?, full = max(full, ?) WHERE id = ?",
+                    [events, int(full), waiting[0]],
+                )
+                return waiting[0], True
+            job_id = str(uuid.uuid4())
+            self.db.execute(
+                "INSERT INTO jobs (id, strategy_id, source_type, state, full, reason, events,"
+                " run_at, created_at) VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?)",
+                [job_id, strategy_id, source_type, int(full), reason, events, now, now],
+            )
+            self.audit("job.queued", strategy_id, jobId=job_id, reason=reason)
+            return job_id, False
+
+    def claim(self, owner: str, *, lease_seconds: float, max_running: int) -> Job | None:
+        """Take the next due job (or one whose worker's lease ran out), if under the limit."""
+        now = utcnow()
+        now_text = iso(now)
+        expires = iso(now + timedelta(seconds=lease_seconds))
+        with transaction(self.db):
+            running = self.db.execute(
+                "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_expires_at > ?",
+                [now_text],
+            ).fetchone()[0]
+            if running >= max_running:
+                return None
+            row = self.db.execute(
+                "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at <= ?"
+                " ORDER BY lease_expires_at LIMIT 1",
+                [now_text],
+            ).fetchone()
+            if row is None:
+                row = self.db.execute(
+                    "SELECT id FROM jobs WHERE state = 'waiting' AND run_at <= ?"
+                    " AND strategy_id NOT IN (SELECT strategy_id FROM jobs WHERE state = 'running')"
+                    " ORDER BY run_at, created_at LIMIT 1",
+                    [now_text],
+                ).fetchone()
+            if row is None:
+                return None
+            self.db.execute(
+                "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?,"
+                " tries = tries + 1, started_at = ? WHERE id = ?",
+                [owner, expires, now_text, row[0]],
+            )
+            job = self.get_job(row[0])
+            assert job is not None
+            self.audit("job.started", job.strategy_id, jobId=job.id, tries=job.tries, worker=owner)
+            return job
+
+    def extend_lease(self, job_id: str, owner: str, *, lease_seconds: float) -> bool:
+        """Push the lease forward; False when another worker has taken the job over."""
+        expires = iso(utcnow() + timedelta(seconds=lease_seconds))
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE jobs SET lease_expires_at = ?"
+                " WHERE id = ? AND lease_owner = ? AND state = 'running'",
+                [expires, job_id, owner],
+            )
+            return cursor.rowcount == 1
+
+    def complete(self, job_id: str, owner: str, result: dict[str, Any]) -> Job:
+        """Mark the job done; ``LeaseLost`` when this worker no longer holds it."""
+        now = iso(utcnow())
+        with transaction(self.db):
+            self._finish(job_id, owner, "state = 'done', result = ?", [json.dumps(result), now])
+            job = self.get_job(job_id)
+            assert job is not None
+            self.audit("job.done", job.strategy_id, jobId=job_id, **result)
+        return job
+
+    def fail(self, job_id: str, owner: str, error: str, *, retryable: bool, retry: JobRetry) -> Job:
+        """Record a failed try: wait and retry, hand over to a newer waiting job, or die."""
+        now = utcnow()
+        with transaction(self.db):
+            job = self.get_job(job_id)
+            if job is None or job.lease_owner != owner or job.state is not JobState.RUNNING:
+                raise LeaseLost(job_id)
+            newer = self.db.execute(
+                "SELECT 1 FROM jobs WHERE strategy_id = ? AND state = 'waiting'", [job.strategy_id]
+            ).fetchone()
+            if retryable and job.tries < retry.max_tries and newer:
+                state, run_at = JobState.SUPERSEDED, job.run_at
+            elif retryable and job.tries < retry.max_tries:
+                state = JobState.WAITING
+                run_at = iso(now + timedelta(seconds=retry.delay(job.tries)))
+            else:
+                state, run_at = JobState.DEAD, job.run_at
+            finished = None if state is JobState.WAITING else iso(now)
+            self.db.execute(
+                "UPDATE jobs SET state = ?, run_at = ?, last_error = ?, lease_owner = NULL,"
+                " lease_expires_at = NULL, finished_at = ? WHERE id = ?",
+                [str(state), run_at, error, finished, job_id],
+            )
+            action = {JobState.DEAD: "job.dead"}.get(state, "job.failed")
+            self.audit(action, job.strategy_id, jobId=job_id, tries=job.tries, error=error)
+            updated = self.get_job(job_id)
+            assert updated is not None
+            return updated
+
+    def get_job(self, job_id: str) -> Job | None:
+        """One job, or None."""
+        rows = list(self.db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+        return Job.from_row(rows[0]) if rows else None
+
+    def list_jobs(
+        self,
+        *,
+        strategy_id: str | None = None,
+        state: str | None = None,
+        since: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Job]:
+        """Jobs, newest first."""
+        where, params = ["1 = 1"], []
+        for column, value in (("strategy_id", strategy_id), ("state", state)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since:
+            where.append("created_at >= ?")
+            params.append(since)
+        sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY created_at DESC, rowid DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [Job.from_row(r) for r in self.db.query(sql, params)]
+
+    def job_counts(self) -> dict[str, int]:
+        """How many jobs are in each state."""
+        rows = self.db.execute("SELECT state, count(*) FROM jobs GROUP BY state")
+        return {state: count for state, count in rows}
+
+    def known_strategies(self) -> list[tuple[str, str]]:
+        """(id, source type) of every strategy the ledger knows."""
+        rows = self.db.execute("SELECT id, source_type FROM strategies ORDER BY first_seen_at")
+        return [(r[0], r[1]) for r in rows]
+
+    def claim_sweep(self, interval_seconds: float) -> bool:
+        """True for exactly one caller per interval, across processes: that caller sweeps."""
+        now = utcnow()
+        with transaction(self.db):
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'last_sweep_at'").fetchone()
+            if row and row[0] > iso(now - timedelta(seconds=interval_seconds)):
+                return False
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_sweep_at', ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [iso(now)],
+            )
+            return True
+
+    def _finish(self, job_id: str, owner: str, assignments: str, params: list[Any]) -> None:
+        cursor = self.db.execute(
+            f"UPDATE jobs SET {assignments}, finished_at = ?, lease_owner = NULL,"
+            " lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND state = 'running'",
+            [*params, job_id, owner],
+        )
+        if cursor.rowcount != 1:
+            raise LeaseLost(job_id)

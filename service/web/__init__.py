@@ -1,0 +1,1 @@
+"""The web surfaces other than inbound webhooks: admin API, health, error envelope."""
