@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
+from service.app import create_app
 from service.config import Settings, load_settings
 from service.simulator import SimulatorServer
 
@@ -55,3 +58,30 @@ def cli_env(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> dict[str,
     }
     env.update(overrides)
     return env
+
+
+INBOUND_TOKEN = "inbound-token-for-tests"
+ADMIN_TOKEN = "admin-token-for-tests"
+
+
+def web_config(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """A settings mapping for ``create_app`` with a fresh ledger and archive folder."""
+    config = {
+        "INBOUND_TOKEN": INBOUND_TOKEN,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "ARCHIVER_DB": str(tmp_path / "ledger.db"),
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    """The web app on a fresh ledger, configured from a mapping, not the environment."""
+    return create_app(web_config(tmp_path))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

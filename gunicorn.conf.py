@@ -1,0 +1,37 @@
+"""gunicorn settings for the web process.
+
+Run as ``gunicorn -c gunicorn.conf.py "service.app:create_app()"`` (the Procfile's ``web:``).
+
+Settings come from the same validated ``Settings`` as everything else, read here once
+in the master so that a bad variable stops the process at start (one line, exit 2).
+The app is not preloaded: each worker builds it and opens its own ledger connection
+after the fork.
+"""
+
+import multiprocessing
+import os
+import sys
+
+from service.config import load_settings
+from service.errors import ConfigError
+
+try:
+    _settings = load_settings()
+    _settings.require("INBOUND_TOKEN", purpose="by the web process")
+except ConfigError as exc:
+    print(f"archiver web: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+bind = f"0.0.0.0:{_settings.port}"
+# WEB_CONCURRENCY is the variable platforms (Heroku, Render, Dokku...) set for this.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8)))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+preload_app = False  # no database connection may exist before the fork
+timeout = 30  # a request never does slow work; a worker silent this long is stuck
+graceful_timeout = 20
+keepalive = 5  # behind a reverse proxy or EventBridge, reuse connections
+max_requests = 10000  # recycle workers now and then, spread so they do not all restart at once
+max_requests_jitter = 1000
+accesslog = None
+errorlog = "-"

@@ -1,0 +1,105 @@
+"""Admin API (contract section 7): queue an archive, read archives and jobs.
+
+Bearer ``ADMIN_TOKEN``; when it is unset the routes do not exist (404), so that an
+installation without an admin token exposes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from cerberus import Validator
+from flask import Blueprint, Response, abort, jsonify, request
+
+from ..app import ledger, settings
+from ..archive.store import read_document
+from ..errors import StorageError
+from ..validation import problems
+from .errors import error_response
+
+blueprint = Blueprint("admin", __name__)
+
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_ARCHIVE_REQUEST = Validator(
+    {
+        "strategyId": {"type": "string", "required": True, "regex": _UUID},
+        "sourceType": {"type": "string", "required": True, "allowed": ["flow", "routing-strategy"]},
+        "full": {"type": "boolean"},
+    },
+    allow_unknown=False,
+)
+_LISTING = Validator(
+    {
+        "strategyId": {"type": "string", "regex": _UUID},
+        "limit": {"type": "integer", "coerce": int, "min": 1, "max": 500},
+    },
+    allow_unknown=False,
+)
+
+
+@blueprint.before_request
+def _authenticate() -> tuple[Response, int] | None:
+    expected = settings().admin_token
+    if not expected:
+        abort(404)
+    given = request.headers.get("Authorization", "")
+    if not given.startswith("Bearer ") or not hmac.compare_digest(
+        given.removeprefix("Bearer ").encode(), expected.encode()
+    ):
+        return error_response(401, "Authorization: Bearer <ADMIN_TOKEN> is required")
+    return None
+
+
+@blueprint.post("/archives")
+def request_archive() -> tuple[Response, int]:
+    """Queue (or join) an archive job for one strategy."""
+    body = request.get_json(silent=True)
+    found = problems(_ARCHIVE_REQUEST, body)
+    if found or not isinstance(body, dict):
+        return error_response(422, "the request body is not a valid archive request", fields=found)
+    strategy_id = body["strategyId"].lower()
+    with ledger().transaction():
+        job_id, joined = ledger().enqueue(
+            strategy_id, body["sourceType"], reason="admin", full=bool(body.get("full"))
+        )
+        ledger().audit("admin.archive_requested", strategy_id, jobId=job_id, joined=joined)
+    return jsonify({"jobId": job_id}), 202
+
+
+@blueprint.get("/archives")
+def list_archives() -> tuple[Response, int]:
+    """Archives, newest first, optionally of one strategy."""
+    query = request.args.to_dict()
+    found = problems(_LISTING, query)
+    if found:
+        return error_response(422, "bad query parameters", fields=found)
+    limit = int(query.get("limit", 50))
+    strategy_id = query.get("strategyId", "").lower() or None
+    records = ledger().list_archives(strategy_id=strategy_id, limit=limit)
+    return jsonify({"archives": [r.as_dict() for r in records]}), 200
+
+
+@blueprint.get("/archives/<archive_id>")
+def get_archive(archive_id: str) -> tuple[Response, int]:
+    """One archive with its payload, read from cold storage and checked against its hash."""
+    record = ledger().get_archive(archive_id)
+    if record is None:
+        return error_response(404, f"no archive {archive_id}")
+    answer: dict[str, Any] = record.as_dict()
+    try:
+        data = read_document(settings().archive_dir, record.location, record.sha256)
+    except StorageError as exc:
+        return error_response(500, str(exc), archive=answer)
+    answer["payload"] = json.loads(data)
+    return jsonify(answer), 200
+
+
+@blueprint.get("/jobs/<job_id>")
+def get_job(job_id: str) -> tuple[Response, int]:
+    """A job's state, tries and last error."""
+    job = ledger().get_job(job_id)
+    if job is None:
+        return error_response(404, f"no job {job_id}")
+    return jsonify(job.as_dict()), 200
