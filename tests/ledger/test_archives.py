@@ -36,14 +36,15 @@ def test_ledger_file_and_folder_are_created_with_wal(tmp_path: Path) -> None:
         assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         names = [r[0] for r in ledger.db.execute("SELECT name FROM _sqlite_migrations")]
-        assert names == ["0001_strategies_archives_audit"]
+        assert names[0] == "0001_strategies_archives_audit"
+        assert len(names) == len(set(names))
 
 
 def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
     Ledger(tmp_path / "l.db").close()
     with Ledger(tmp_path / "l.db") as ledger:
-        count = ledger.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
-        assert count == 1
+        names = [r[0] for r in ledger.db.execute("SELECT name FROM _sqlite_migrations")]
+        assert len(names) == len(set(names)) >= 2
 
 
 def test_recorded_archive_and_its_versions(tmp_path: Path) -> None:

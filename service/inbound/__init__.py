@@ -1,0 +1,1 @@
+"""The inbound surface: Genesys Cloud notifications, directly or through EventBridge."""

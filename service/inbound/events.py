@@ -1,0 +1,219 @@
+"""Webhook bodies turned into ``IncomingEvent`` values, or into the fields that are wrong.
+
+Pure functions: no Flask, no ledger. A body is a Genesys notification, an EventBridge
+event whose ``detail`` is one, or an array of up to 100 of either. One bad item refuses
+the whole body, so that nothing of a request answered 422 is ever stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cerberus import Validator
+
+from ..errors import UsageError
+from ..ids import require_uuid
+from ..ledger import IncomingEvent
+from ..validation import problems
+
+MAX_ITEMS = 100
+
+# Topics of the sources we archive (contract, section 3); every other topic is ignored.
+# One segment after the prefix only: ``v2.flows.outcomes.{id}`` is not a flow.
+TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("routing-strategy", re.compile(r"^v2\.routing\.strategies\.([^.]+)$")),
+    ("flow", re.compile(r"^v2\.flows\.([^.]+)$")),
+)
+
+
+class InboundValidator(Validator):
+    """Cerberus plus one check: text we store must be encodable (JSON allows lone surrogates)."""
+
+    def _check_with_stored_text(self, field: str, value: Any) -> None:
+        if isinstance(value, str) and re.search("[\ud800-\udfff]", value):
+            self._error(field, "must not contain unpaired UTF-16 surrogate escapes")
+
+
+# Only the fields we read are checked: Genesys and AWS add fields over time, and a 422
+# makes EventBridge drop the event for good.
+_TEXT = {"type": "string", "empty": False, "check_with": "stored_text"}
+
+NOTIFICATION: dict[str, Any] = {
+    "topicName": {**_TEXT, "required": True},
+    "eventBody": {"type": "dict", "required": True},
+    "metadata": {
+        "type": "dict",
+        "nullable": True,
+        "allow_unknown": True,
+        "schema": {"CorrelationId": {**_TEXT, "empty": True, "nullable": True}},
+    },
+}
+
+EVENTBRIDGE: dict[str, Any] = {
+    "id": {**_TEXT, "required": True},
+    "detail": {"type": "dict", "required": True, "allow_unknown": True, "schema": NOTIFICATION},
+}
+
+# ``eventBody`` of the topics we archive, checked once the topic is known.
+BODIES: dict[str, dict[str, Any]] = {
+    "routing-strategy": {"id": {"type": "string", "nullable": True}},
+    "flow": {
+        "id": {"type": "string", "nullable": True},
+        "currentOperation": {
+            "type": "dict",
+            "nullable": True,
+            "allow_unknown": True,
+            "schema": {
+                "complete": {"type": "boolean", "nullable": True},
+                "actionName": {"type": "string", "nullable": True},
+                "actionStatus": {"type": "string", "nullable": True},
+            },
+        },
+    },
+}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "notification": NOTIFICATION,
+    "eventbridge": EVENTBRIDGE,
+    **BODIES,
+}
+
+Fields = dict[str, list[str]]
+
+_LOCAL = threading.local()
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The events of a body, or (``fields`` not empty) why it was refused."""
+
+    events: list[IncomingEvent] = field(default_factory=list)
+    fields: Fields = field(default_factory=dict)
+
+
+def parse_body(document: Any) -> Parsed:
+    """Read a whole webhook body: one event, or an array of 1 to ``MAX_ITEMS`` events."""
+    if not isinstance(document, list):
+        return parse_item(document)
+    if not document:
+        return Parsed(fields={"(document)": ["must hold at least one event"]})
+    if len(document) > MAX_ITEMS:
+        message = f"must hold at most {MAX_ITEMS} events, not {len(document)}"
+        return Parsed(fields={"(document)": [message]})
+    events: list[IncomingEvent] = []
+    found: Fields = {}
+    for index, item in enumerate(document):
+        parsed = parse_item(item)
+        events.extend(parsed.events)
+        found.update(_under(str(index), parsed.fields))
+    return Parsed(fields=found) if found else Parsed(events=events)
+
+
+def parse_item(item: Any) -> Parsed:
+    """Read one notification or EventBridge event; the form is told by ``detail``."""
+    if not isinstance(item, dict):
+        return Parsed(fields={"(document)": [f"must be a JSON object, not {_json_type(item)}"]})
+    if "detail" in item or "detail-type" in item:
+        found = problems(_validator("eventbridge"), item)
+        if found:
+            return Parsed(fields=found)
+        return _event(item, item["detail"], "detail", eventbridge_id=item["id"])
+    found = problems(_validator("notification"), item)
+    if found:
+        return Parsed(fields=found)
+    return _event(item, item, "", eventbridge_id=None)
+
+
+def dedup_key(topic: str, correlation_id: str | None, event_body: Any) -> str:
+    """The key of a notification that has no EventBridge id: topic, CorrelationId, body digest."""
+    canonical = json.dumps(event_body, sort_keys=True, separators=(",", ":"))
+    text = f"{topic}\n{correlation_id or ''}\n{canonical}"
+    return "notification:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _event(
+    item: dict[str, Any], notification: dict[str, Any], at: str, *, eventbridge_id: str | None
+) -> Parsed:
+    topic: str = notification["topicName"]
+    body: dict[str, Any] = notification["eventBody"]
+    correlation_id = (notification.get("metadata") or {}).get("CorrelationId")
+    event = IncomingEvent(
+        dedup_key=(
+            f"eventbridge:{eventbridge_id}"
+            if eventbridge_id
+            else dedup_key(topic, correlation_id, body)
+        ),
+        topic=topic,
+        # ASCII escapes: lone surrogates inside the event cannot break the ledger's UTF-8.
+        body=json.dumps(item, separators=(",", ":")),
+        correlation_id=correlation_id,
+        eventbridge_id=eventbridge_id,
+    )
+    for source_type, pattern in TOPICS:
+        match = pattern.match(topic)
+        if match:
+            return _archivable(event, source_type, match.group(1), body, at)
+    return Parsed(events=[event])  # no known source: counted as ignored, never stored
+
+
+def _archivable(
+    event: IncomingEvent, source_type: str, raw_id: str, body: dict[str, Any], at: str
+) -> Parsed:
+    try:
+        strategy_id = require_uuid(raw_id)
+    except UsageError:
+        shown = raw_id if len(raw_id) <= 80 else raw_id[:77] + "..."
+        message = f"the {source_type} id in the topic must be a UUID, got {shown!r}"
+        return Parsed(fields={_path(at, "topicName"): [message]})
+    found = problems(_validator(source_type), body)
+    if not found and body.get("id") is not None and body["id"].lower() != strategy_id:
+        found = {"id": [f"must be the id in topicName ({strategy_id})"]}
+    if found:
+        return Parsed(fields=_under(_path(at, "eventBody"), found))
+    reason = _unfinished(body) if source_type == "flow" else None
+    archivable = replace(
+        event, source_type=source_type, strategy_id=strategy_id, ignore_reason=reason
+    )
+    return Parsed(events=[archivable])
+
+
+def _unfinished(body: dict[str, Any]) -> str | None:
+    """Why a flow event starts no job: its operation has not ended in SUCCESS (yet)."""
+    operation = body.get("currentOperation")
+    if operation is None:
+        return None  # no operation in hand: the flow itself changed, archive it
+    status, action = operation.get("actionStatus"), operation.get("actionName") or "(unnamed)"
+    if status == "SUCCESS" and operation.get("complete") is True:
+        return None
+    if status == "SUCCESS":
+        return f"flow operation {action} is SUCCESS but not complete"
+    return f"flow operation {action} is {status or 'without a status'}"
+
+
+def _validator(name: str) -> Validator:
+    """This thread's validator of a schema: a cerberus validator keeps state while it works."""
+    cache: dict[str, Validator] = _LOCAL.__dict__.setdefault("validators", {})
+    if name not in cache:
+        cache[name] = InboundValidator(SCHEMAS[name], allow_unknown=True)
+    return cache[name]
+
+
+def _path(prefix: str, key: str) -> str:
+    if key == "(document)":
+        return prefix or key
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _under(prefix: str, found: Fields) -> Fields:
+    return {_path(prefix, key): messages for key, messages in found.items()}
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    names.update({list: "an array", type(None): "null"})
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,68 @@
+"""``POST /webhooks/genesys``: authenticate, read and check the body, record it, answer.
+
+Nothing here calls Genesys or waits on anything but the ledger's one commit:
+EventBridge API destinations give up on an answer after 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..app import ledger, settings
+from ..web.errors import error_response
+from .auth import CHALLENGE, TOKEN_HEADER, is_authorized
+from .events import parse_body
+
+blueprint = Blueprint("webhooks", __name__)
+
+SHAPE_ERROR = "the body is not a Genesys notification, an EventBridge event or an array of them"
+
+
+@blueprint.post("/webhooks/genesys")
+def receive() -> tuple[Response, int]:
+    """Record one delivery's events durably, queue or join their jobs, answer 202."""
+    headers = request.headers
+    if not is_authorized(
+        headers.get("Authorization"), headers.get(TOKEN_HEADER), settings().inbound_token
+    ):
+        response, status = error_response(401, "a valid INBOUND_TOKEN is required")
+        response.headers["WWW-Authenticate"] = CHALLENGE
+        return response, status
+    if request.mimetype != "application/json":
+        return error_response(415, "the body must be application/json")
+    limit: int = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        return error_response(413, f"the body must be at most {limit} bytes")
+    raw = request.get_data(cache=False)  # over the limit with a Content-Length: 413 here
+    if request.content_length is None and len(raw) >= limit:
+        # A chunked body has no length: werkzeug stops reading at the limit without a word.
+        return error_response(413, f"the body must be under {limit} bytes when sent chunked")
+    document, problem = _read_json(raw)
+    if problem:
+        return error_response(400, problem)
+    parsed = parse_body(document)
+    if parsed.fields:
+        return error_response(422, SHAPE_ERROR, fields=parsed.fields)
+    accepted = ledger().accept_events(parsed.events)
+    return jsonify(accepted.as_dict()), 202
+
+
+def _read_json(raw: bytes) -> tuple[Any, str | None]:
+    """The body as JSON, or why it is not JSON."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"the body is not UTF-8: {exc.reason} at byte {exc.start}"
+    try:
+        return json.loads(text, parse_constant=_no_constant), None
+    except ValueError as exc:
+        return None, f"the body is not JSON: {exc}"
+    except RecursionError:
+        return None, "the body is not JSON this service reads: it is nested too deeply"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
