@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from flask import Flask, current_app
 
 from .config import Settings, load_settings
+from .inbound.committer import GroupCommit
 from .ledger import Ledger
 from .ledger.pool import LedgerPool
 
@@ -26,6 +27,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["archiver.settings"] = settings
     app.extensions["archiver.ledgers"] = LedgerPool(settings.archiver_db)
+    app.extensions["archiver.ingest"] = GroupCommit(settings.archiver_db)
 
     from .web import errors
 
@@ -45,6 +47,12 @@ def settings() -> Settings:
     """The running app's settings."""
     value: Settings = current_app.extensions["archiver.settings"]
     return value
+
+
+def ingest() -> GroupCommit:
+    """This process's group commit of inbound events."""
+    committer: GroupCommit = current_app.extensions["archiver.ingest"]
+    return committer
 
 
 def ledger() -> Ledger:

@@ -38,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
 
     commands.add_parser("demo", help="the whole pipeline on embedded defaults, with a summary")
+
+    commands.add_parser("worker", help="run archive jobs and the scheduled sweep until SIGTERM")
+    sweep = commands.add_parser("sweep", help="queue a job for every strategy the ledger knows")
+    sweep.add_argument(
+        "--discover",
+        action="store_true",
+        help="first list every flow and routing strategy of the org, and queue those too",
+    )
     return parser
 
 
@@ -53,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "archive":
             return _archive(settings, args)
+        if args.command == "worker":
+            return _worker(settings)
+        if args.command == "sweep":
+            return _sweep(settings, args)
         if args.command == "simulate":
             from .simulator import run_simulator
 
@@ -87,6 +99,46 @@ def _archive(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         progress.clear()
     print(summary_line(run, settings))
+    return 0
+
+
+def _worker(settings: Settings) -> int:
+    import logging
+
+    from .worker import Worker
+
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    worker = Worker(settings)
+    worker.install_signal_handlers()
+    worker.run()
+    return 0
+
+
+def _sweep(settings: Settings, args: argparse.Namespace) -> int:
+    from .genesys.client import GenesysClient
+    from .ledger import Ledger
+    from .sweep import discover, sweep_known
+
+    found: list[tuple[str, str]] = []
+    if args.discover:
+        with GenesysClient.from_settings(settings) as client:
+            discovered = discover(client)
+        skipped = ""
+        if discovered.skipped:
+            skipped = f", skipped {len(discovered.skipped)} with a non-UUID id"
+        print(
+            f"discovered {len(discovered.flows)} flow(s) and "
+            f"{len(discovered.routing_strategies)} routing strategy(ies){skipped}"
+        )
+        found = discovered.all
+    with Ledger(settings.archiver_db) as ledger:
+        result = sweep_known(ledger, found)
+    print(
+        f"sweep: {result.strategies} strategies, {result.queued} job(s) queued, "
+        f"{result.joined} joined a waiting job"
+    )
     return 0
 
 

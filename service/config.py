@@ -7,6 +7,7 @@ mapping instead of the environment.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -19,6 +20,15 @@ from dotenv import dotenv_values
 
 from .errors import ConfigError
 from .validation import problems
+
+
+def _finite(value: Any) -> float:
+    """A float from text, refusing ``nan`` and ``inf`` (they pass every ``min`` check)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
 
 _URL = r"^https?://[^\s/]+(/\S*)?$"
 _DOMAIN = r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
@@ -54,11 +64,24 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "SWEEP_INTERVAL_SECONDS": {"type": "integer", "coerce": int, "min": 0, "default": "3600"},
     "PORT": {"type": "integer", "coerce": int, "min": 1, "max": 65535, "default": "8000"},
+    # Worker tuning: optional, the defaults suit production.
+    "WORKER_THREADS": {
+        "type": "integer",
+        "coerce": int,
+        "min": 1,
+        "nullable": True,
+        "default": None,
+    },
+    "WORKER_POLL_SECONDS": {"type": "float", "coerce": _finite, "min": 0.01, "default": "1.0"},
+    "JOB_LEASE_SECONDS": {"type": "float", "coerce": _finite, "min": 1.0, "default": "60"},
+    "JOB_MAX_TRIES": {"type": "integer", "coerce": int, "min": 1, "default": "5"},
+    "JOB_RETRY_BASE_SECONDS": {"type": "float", "coerce": _finite, "min": 0.0, "default": "30"},
 }
 
 _HINTS = {
     "regex": "does not have the expected form",
-    "coerce": "must be a whole number",
+    "integer": "must be a whole number",
+    "float": "must be a number",
 }
 
 
@@ -84,6 +107,16 @@ class Settings:
     vcs_webhook_secret: str | None = field(default=None, repr=False)
     sweep_interval_seconds: int = 3600
     port: int = 8000
+    worker_threads: int | None = None  # None: as many as max_concurrent_archives
+    worker_poll_seconds: float = 1.0
+    job_lease_seconds: float = 60.0
+    job_max_tries: int = 5
+    job_retry_base_seconds: float = 30.0
+
+    @property
+    def worker_thread_count(self) -> int:
+        """Threads of one worker process: ``WORKER_THREADS``, else ``MAX_CONCURRENT_ARCHIVES``."""
+        return self.worker_threads or self.max_concurrent_archives
 
     def secrets(self) -> list[str]:
         """Every secret value set, for redaction."""
@@ -132,9 +165,9 @@ def _describe(name: str, value: Any, messages: list[str]) -> str:
         elif name == "GENESYS_REGION":
             text = "must be a region domain such as mypurecloud.com"
     elif "field" in text and "coerce" in text:
-        text = _HINTS["coerce"]
+        text = _HINTS[SCHEMA[name]["type"]]
     elif text.startswith("min value"):
-        text = f"must be at least {SCHEMA[name]['min']}"
+        text = f"must be at least {SCHEMA[name]['min']:g}"
     elif text.startswith("max value"):
         text = f"must be at most {SCHEMA[name]['max']}"
     shown = "" if _is_secret(name) or value is None else f" (got {value!r})"

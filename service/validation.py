@@ -15,11 +15,17 @@ from cerberus import Validator
 from .errors import ValidationFailed
 
 
-def problems(validator: Validator, document: Any) -> dict[str, list[str]]:
-    """Validate ``document`` and return ``{dotted.path: [messages]}`` (empty when valid)."""
+def problems(
+    validator: Validator, document: Any, *, normalize: bool = True
+) -> dict[str, list[str]]:
+    """Validate ``document`` and return ``{dotted.path: [messages]}`` (empty when valid).
+
+    ``normalize=False`` skips cerberus's normalisation pass (defaults, coercion), which is
+    most of its cost: schemas that only check, on hot paths, should pass it.
+    """
     if not isinstance(document, Mapping):
         return {"(document)": [f"must be a JSON object, not {type(document).__name__}"]}
-    if validator.validate(dict(document)):
+    if validator.validate(dict(document), normalize=normalize):
         return {}
     flat: dict[str, list[str]] = {}
     _flatten(validator.errors, "", flat)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..app import ledger, settings
+from ..app import ingest, settings
 from ..web.errors import error_response
 from .auth import CHALLENGE, TOKEN_HEADER, is_authorized
 from .events import parse_body
@@ -46,7 +46,7 @@ def receive() -> tuple[Response, int]:
     parsed = parse_body(document)
     if parsed.fields:
         return error_response(422, SHAPE_ERROR, fields=parsed.fields)
-    accepted = ledger().accept_events(parsed.events)
+    accepted = ingest().accept(parsed.events)
     return jsonify(accepted.as_dict()), 202
 
 

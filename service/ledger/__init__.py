@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from .archives import ArchiveRecord, ArchiveVerbs, Submission
 from .audit import AuditEntry, AuditVerbs
-from .db import connect, transaction
+from .db import close, connect, transaction
 from .events import Accepted, EventVerbs, IncomingEvent
 from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
 
@@ -39,7 +39,7 @@ class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs):
         return transaction(self.db)
 
     def close(self) -> None:
-        self.db.close()
+        close(self.db)
 
     def __enter__(self) -> Ledger:
         return self

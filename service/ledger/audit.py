@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,23 +47,33 @@ class AuditVerbs:
 
     def audit(self, action: str, subject: str | None = None, **detail: Any) -> AuditEntry:
         """Append one entry, inside the caller's transaction when there is one."""
-        with transaction(self.db):
-            return self._append(action, subject, detail)
+        return self.audit_many([(action, subject, detail)])[0]
 
-    def _append(self, action: str, subject: str | None, detail: dict[str, Any]) -> AuditEntry:
-        last = self.db.execute(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        at = iso(utcnow())
-        text = json.dumps(detail, sort_keys=True, separators=(",", ":"))
-        digest = entry_hash(prev, seq, at, action, subject, text)
-        self.db.execute(
-            "INSERT INTO audit_log (seq, at, action, subject, detail, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [seq, at, action, subject, text, prev, digest],
-        )
-        return AuditEntry(seq, at, action, subject, detail, prev, digest)
+    def audit_many(
+        self, entries: Sequence[tuple[str, str | None, dict[str, Any]]]
+    ) -> list[AuditEntry]:
+        """Append several entries with one read of the chain's end and one insert."""
+        appended: list[AuditEntry] = []
+        with transaction(self.db):
+            last = self.db.execute(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+            at = iso(utcnow())
+            rows = []
+            for action, subject, detail in entries:
+                seq += 1
+                text = json.dumps(detail, sort_keys=True, separators=(",", ":"))
+                digest = entry_hash(prev, seq, at, action, subject, text)
+                rows.append((seq, at, action, subject, text, prev, digest))
+                appended.append(AuditEntry(seq, at, action, subject, detail, prev, digest))
+                prev = digest
+            self.db.conn.executemany(
+                "INSERT INTO audit_log (seq, at, action, subject, detail, prev_hash, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return appended
 
     def audit_entries(
         self, *, subject: str | None = None, limit: int | None = None

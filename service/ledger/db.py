@@ -2,12 +2,18 @@
 
 Every multi-step write goes through ``transaction()``, which takes SQLite's write
 lock up front (``BEGIN IMMEDIATE``) so that two processes never interleave the
-read and the write of one step.
+read and the write of one step. Before that it takes an exclusive ``flock`` on a
+lock file beside the ledger: writers then queue in the kernel and wake the moment
+the lock is free, instead of polling in SQLite's busy handler, whose growing sleeps
+(up to 100 ms) would otherwise set the tail latency of every webhook under load.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +24,12 @@ from ..errors import LedgerError
 from .migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
+
+# Each connection's own descriptor on the lock file: flock excludes other descriptors,
+# so threads with connections of their own exclude each other too.
+_LOCKS: weakref.WeakKeyDictionary[Database, tuple[int, weakref.finalize]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def connect(path: Path) -> Database:
@@ -35,6 +47,8 @@ def connect(path: Path) -> Database:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn, execute_plugins=False)
+        lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        _LOCKS[db] = (lock_fd, weakref.finalize(db, os.close, lock_fd))
         # Taking the write lock first serialises processes that start at the same time.
         with transaction(db):
             MIGRATIONS.apply(db)
@@ -45,17 +59,36 @@ def connect(path: Path) -> Database:
 
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
-    """One atomic, immediate-locking write; nested calls become savepoints."""
+    """One atomic, immediate-locking write; a nested call joins the outer transaction.
+
+    Nested calls add no savepoint: nothing of ours catches an error inside a transaction
+    and carries on, so a failure anywhere rolls back the whole write.
+    """
     conn = db.conn
     if conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
         yield db
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        return
+    lock = _LOCKS.get(db)
+    lock_fd = lock[0] if lock else None
+    if lock_fd is not None:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        if lock_fd is not None:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+
+
+def close(db: Database) -> None:
+    """Close the connection and its lock file descriptor."""
+    lock = _LOCKS.pop(db, None)
+    db.close()
+    if lock:
+        lock[1]()  # the finalizer closes the descriptor once, whoever calls it first

@@ -54,62 +54,93 @@ class EventVerbs:
 
     db: Database
     audit: Callable[..., Any]  # from AuditVerbs
+    audit_many: Callable[..., Any]  # from AuditVerbs
     enqueue: Callable[..., tuple[str, bool]]  # from JobVerbs
 
     def accept_events(self, events: Sequence[IncomingEvent]) -> Accepted:
         """Record ``events`` and queue (or join) their jobs, all in one durable transaction."""
-        result = Accepted()
+        return self.accept_batches([events])[0]
+
+    def accept_batches(self, batches: Sequence[Sequence[IncomingEvent]]) -> list[Accepted]:
+        """Several requests' events in one transaction (one fsync); one result per request.
+
+        A handful of statements per transaction whatever the number of events: one look-up
+        of the de-duplication keys, one job per strategy, one insert of events and one of
+        audit entries.
+        """
+        results = [Accepted() for _ in batches]
         now = iso(utcnow())
         with transaction(self.db):
-            for event in events:
-                if event.source_type is None:
-                    result.ignored += 1  # not ours: counted, not stored
-                    continue
-                seen = self.db.execute(
-                    "SELECT 1 FROM events WHERE dedup_key = ?", [event.dedup_key]
-                ).fetchone()
-                if seen:
-                    result.duplicates += 1
-                    continue
-                job_id = None
-                if event.ignore_reason is None and event.strategy_id:
-                    job_id, _ = self.enqueue(
-                        event.strategy_id, event.source_type, reason="event", events=1
+            seen = self._seen_keys(
+                {e.dedup_key for batch in batches for e in batch if e.source_type}
+            )
+            jobs: dict[str, str] = {}
+            joined: dict[str, int] = {}
+            rows: list[tuple[Any, ...]] = []
+            audits: list[tuple[str, str | None, dict[str, Any]]] = []
+            for batch, result in zip(batches, results, strict=True):
+                for event in batch:
+                    if event.source_type is None:
+                        result.ignored += 1  # not ours: counted, not stored
+                        continue
+                    if event.dedup_key in seen:
+                        result.duplicates += 1
+                        continue
+                    seen.add(event.dedup_key)
+                    job_id = None
+                    if event.ignore_reason is None and event.strategy_id:
+                        job_id = jobs.get(event.strategy_id)
+                        if job_id is None:
+                            job_id, _ = self.enqueue(
+                                event.strategy_id, event.source_type, reason="event"
+                            )
+                            jobs[event.strategy_id] = job_id
+                        joined[job_id] = joined.get(job_id, 0) + 1
+                        if job_id not in result.jobs:
+                            result.jobs.append(job_id)
+                        result.accepted += 1
+                    else:
+                        result.ignored += 1
+                    event_id = str(uuid.uuid4())
+                    rows.append(_row(event_id, event, job_id, now))
+                    audits.append(
+                        (
+                            "event.accepted" if job_id else "event.ignored",
+                            event.strategy_id,
+                            {
+                                "eventId": event_id,
+                                "topic": event.topic,
+                                "jobId": job_id,
+                                "reason": event.ignore_reason,
+                            },
+                        )
                     )
-                    if job_id not in result.jobs:
-                        result.jobs.append(job_id)
-                    result.accepted += 1
-                else:
-                    result.ignored += 1
-                event_id = str(uuid.uuid4())
-                self.db.execute(
-                    "INSERT INTO events (id, dedup_key, topic, source_type, strategy_id,"
-                    " correlation_id, eventbridge_id, outcome, reason, job_id, received_at, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        event_id,
-                        event.dedup_key,
-                        event.topic,
-                        event.source_type,
-                        event.strategy_id,
-                        event.correlation_id,
-                        event.eventbridge_id,
-                        "queued" if job_id else "ignored",
-                        event.ignore_reason,
-                        job_id,
-                        now,
-                        event.body,
-                    ],
-                )
-                self.audit(
-                    "event.accepted" if job_id else "event.ignored",
-                    event.strategy_id,
-                    eventId=event_id,
-                    topic=event.topic,
-                    jobId=job_id,
-                    reason=event.ignore_reason,
-                )
-        return result
+            self.db.conn.executemany(
+                "UPDATE jobs SET events = events + ? WHERE id = ?",
+                [(count, job_id) for job_id, count in joined.items()],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO events (id, dedup_key, topic, source_type, strategy_id,"
+                " correlation_id, eventbridge_id, outcome, reason, job_id, received_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            if audits:
+                self.audit_many(audits)
+        return results
+
+    def _seen_keys(self, keys: set[str]) -> set[str]:
+        """Which of ``keys`` the ledger has recorded already."""
+        found: set[str] = set()
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT dedup_key FROM events WHERE dedup_key IN ({marks})", chunk
+            )
+            found.update(r[0] for r in rows)
+        return found
 
     def list_events(
         self,
@@ -130,3 +161,20 @@ class EventVerbs:
         if limit:
             sql += f" LIMIT {int(limit)}"
         return list(self.db.query(sql, params))
+
+
+def _row(event_id: str, event: IncomingEvent, job_id: str | None, now: str) -> tuple[Any, ...]:
+    return (
+        event_id,
+        event.dedup_key,
+        event.topic,
+        event.source_type,
+        event.strategy_id,
+        event.correlation_id,
+        event.eventbridge_id,
+        "queued" if job_id else "ignored",
+        event.ignore_reason,
+        job_id,
+        now,
+        event.body,
+    )

@@ -113,22 +113,23 @@ class JobVerbs:
         events: int = 0,
     ) -> tuple[str, bool]:
         """Queue a job for the strategy, or join the one waiting; return (job id, joined)."""
-        now = iso(utcnow())
         with transaction(self.db):
+            now = iso(utcnow())
+            waiting = self.db.execute(
+                "SELECT id FROM jobs WHERE strategy_id = ? AND state = 'waiting'", [strategy_id]
+            ).fetchone()
+            if waiting:
+                if events or full:
+                    self.db.execute(
+                        "UPDATE jobs SET events = events + ?, full = max(full, ?) WHERE id = ?",
+                        [events, int(full), waiting[0]],
+                    )
+                return waiting[0], True
             self.db.execute(
                 "INSERT INTO strategies (id, source_type, first_seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(id) DO NOTHING",
                 [strategy_id, source_type, now],
             )
-            waiting = self.db.execute(
-                "SELECT id FROM jobs WHERE strategy_id = ? AND state = 'waiting'", [strategy_id]
-            ).fetchone()
-            if waiting:
-                self.db.execute(
-                    "UPDATE jobs SET events = events + ?, full = max(full, ?) WHERE id = ?",
-                    [events, int(full), waiting[0]],
-                )
-                return waiting[0], True
             job_id = str(uuid.uuid4())
             self.db.execute(
                 "INSERT INTO jobs (id, strategy_id, source_type, state, full, reason, events,"
@@ -140,10 +141,12 @@ class JobVerbs:
 
     def claim(self, owner: str, *, lease_seconds: float, max_running: int) -> Job | None:
         """Take the next due job (or one whose worker's lease ran out), if under the limit."""
-        now = utcnow()
-        now_text = iso(now)
-        expires = iso(now + timedelta(seconds=lease_seconds))
         with transaction(self.db):
+            # The clock is read under the write lock: a wait for the lock must not shorten
+            # the lease or make two jobs' times look interleaved.
+            now = utcnow()
+            now_text = iso(now)
+            expires = iso(now + timedelta(seconds=lease_seconds))
             running = self.db.execute(
                 "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_expires_at > ?",
                 [now_text],
@@ -176,8 +179,8 @@ class JobVerbs:
 
     def extend_lease(self, job_id: str, owner: str, *, lease_seconds: float) -> bool:
         """Push the lease forward; False when another worker has taken the job over."""
-        expires = iso(utcnow() + timedelta(seconds=lease_seconds))
         with transaction(self.db):
+            expires = iso(utcnow() + timedelta(seconds=lease_seconds))
             cursor = self.db.execute(
                 "UPDATE jobs SET lease_expires_at = ?"
                 " WHERE id = ? AND lease_owner = ? AND state = 'running'",
@@ -187,8 +190,8 @@ class JobVerbs:
 
     def complete(self, job_id: str, owner: str, result: dict[str, Any]) -> Job:
         """Mark the job done; ``LeaseLost`` when this worker no longer holds it."""
-        now = iso(utcnow())
         with transaction(self.db):
+            now = iso(utcnow())
             self._finish(job_id, owner, "state = 'done', result = ?", [json.dumps(result), now])
             job = self.get_job(job_id)
             assert job is not None
@@ -197,8 +200,8 @@ class JobVerbs:
 
     def fail(self, job_id: str, owner: str, error: str, *, retryable: bool, retry: JobRetry) -> Job:
         """Record a failed try: wait and retry, hand over to a newer waiting job, or die."""
-        now = utcnow()
         with transaction(self.db):
+            now = utcnow()
             job = self.get_job(job_id)
             if job is None or job.lease_owner != owner or job.state is not JobState.RUNNING:
                 raise LeaseLost(job_id)

@@ -7,13 +7,16 @@ the real API's shapes, and can be made slow, rate-limited, failing or wrong on p
 
 from .app import create_simulator_app
 from .data import DEMO_FLOW_ID, DEMO_STRATEGY_ID
+from .notify import NotificationRecord, RetryPolicy
 from .server import SimulatorServer, run_simulator
 from .state import RequestRecord, SimulatorState
 
 __all__ = [
     "DEMO_FLOW_ID",
     "DEMO_STRATEGY_ID",
+    "NotificationRecord",
     "RequestRecord",
+    "RetryPolicy",
     "SimulatorServer",
     "SimulatorState",
     "create_simulator_app",

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from .notify import check_form
 from .web import current_state, json_response
 
 CONTROL_PREFIX = "/_sim"
@@ -102,9 +103,16 @@ def corrupt_next() -> Response:
     return Response(status=204)
 
 
+NOTIFY_KEYS = ("notifyUrl", "notifyForm", "notifyToken", "notifyProgress")
+
+
 @control.post("/config")
 def configure() -> Response:
-    """``{"latency", "tokenLifetime", "rateLimitPerMinute"}``: change what is given, show all."""
+    """``{"latency", "tokenLifetime", "rateLimitPerMinute", "notify..."}``: change what is given.
+
+    Answers with the settings; the ``notify`` ones once notifications are on or being set,
+    the token shown only as whether one is set.
+    """
     body = _body()
     state = current_state()
     if "latency" in body:
@@ -113,12 +121,53 @@ def configure() -> Response:
         state.token_lifetime = _number(body, "tokenLifetime", 86_400)
     if "rateLimitPerMinute" in body:
         state.rate_limit_per_minute = _number(body, "rateLimitPerMinute", None)
-    shown = {
+    _configure_notifications(body)
+    shown: dict[str, Any] = {
         "latency": state.latency,
         "tokenLifetime": state.token_lifetime,
         "rateLimitPerMinute": state.rate_limit_per_minute,
     }
+    if state.notify_url is not None or any(key in body for key in NOTIFY_KEYS):
+        shown["notifyUrl"] = state.notify_url
+        shown["notifyForm"] = state.notify_form
+        shown["notifyToken"] = state.notify_token is not None
+        shown["notifyProgress"] = state.notify_progress
     return json_response(shown)
+
+
+def _configure_notifications(body: dict[str, Any]) -> None:
+    """Check every ``notify`` setting given, then apply them all (or none)."""
+    changes: dict[str, Any] = {}
+    for key in ("notifyUrl", "notifyToken"):
+        if key in body:
+            value = body[key]
+            if value is not None and (not isinstance(value, str) or not value):
+                raise _BadInput(f"{key} must be a non-empty string or null")
+            changes[key] = value
+    url = changes.get("notifyUrl")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise _BadInput("notifyUrl must be an http:// or https:// URL")
+    if "notifyForm" in body:
+        changes["notifyForm"] = check_form(str(body["notifyForm"]))
+    if "notifyProgress" in body:
+        if not isinstance(body["notifyProgress"], bool):
+            raise _BadInput("notifyProgress must be true or false")
+        changes["notifyProgress"] = body["notifyProgress"]
+    state = current_state()
+    if "notifyUrl" in changes:
+        state.notify_url = changes["notifyUrl"]
+    if "notifyToken" in changes:
+        state.notify_token = changes["notifyToken"]
+    if "notifyForm" in changes:
+        state.notify_form = changes["notifyForm"]
+    if "notifyProgress" in changes:
+        state.notify_progress = changes["notifyProgress"]
+
+
+@control.get("/notifications")
+def list_notifications() -> Response:
+    """The notification deliveries that have ended, oldest first."""
+    return json_response([n.to_json() for n in current_state().notifications])
 
 
 @control.post("/tokens/expire")

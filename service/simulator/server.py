@@ -32,12 +32,30 @@ class SimulatorServer(BackgroundServer):
     def create_app(self) -> Flask:
         return create_simulator_app(self.state)
 
+    def stop(self) -> None:
+        """Stop serving, then stop the notification thread after what it has queued."""
+        super().stop()
+        self.state.close()
+
 
 def run_simulator(
-    port: int, *, client_id: str | None = None, client_secret: str | None = None
+    port: int,
+    *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    notify_url: str | None = None,
+    notify_form: str = "direct",
+    notify_token: str | None = None,
 ) -> None:
-    """Serve on 127.0.0.1 until SIGINT or SIGTERM, announcing the URL and seeded ids on stdout."""
+    """Serve on 127.0.0.1 until SIGINT or SIGTERM, announcing the URL and seeded ids on stdout.
+
+    With ``notify_url``, every version made through ``/_sim`` is notified there in
+    ``notify_form`` (``"direct"`` or ``"eventbridge"``), carrying ``notify_token``.
+    """
     sim = SimulatorServer(port, client_id, client_secret, log_requests=True)
+    sim.state.notify_url = notify_url
+    sim.state.notify_form = notify_form
+    sim.state.notify_token = notify_token
     stopping = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -50,6 +68,8 @@ def run_simulator(
     sim.start()
     try:
         lines = [f"Genesys Cloud simulator listening on {sim.url}"]
+        if notify_url is not None:
+            lines.append(f"notifying new versions to {notify_url} ({notify_form})")
         for source_type in ("flow", "routing-strategy"):
             for item_id in sim.state.strategy_ids(source_type):
                 item = sim.state.item(source_type, item_id)

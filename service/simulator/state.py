@@ -26,6 +26,16 @@ from .data import (
     now_ms,
     seed,
 )
+from .notify import (
+    DIRECT,
+    NotificationRecord,
+    Notifier,
+    RetryPolicy,
+    check_form,
+    flow_events,
+    outgoing,
+    strategy_event,
+)
 
 WINDOW_SECONDS = 60.0
 DEFAULT_ALLOWED = 300  # Genesys' documented default per token and minute
@@ -93,6 +103,13 @@ class SimulatorState:
         self._corruptions: list[Corruption] = []
         self._requests: list[RequestRecord] = []
         self._window: deque[float] = deque()
+        # Notifications of new versions: off until a URL is set.
+        self.notify_url: str | None = None
+        self._notify_form = DIRECT
+        self.notify_token: str | None = None
+        self.notify_progress: bool = False
+        self._notifications: list[NotificationRecord] = []
+        self._notifier = Notifier(self._record_notification)
 
     # Items ------------------------------------------------------------------------------
 
@@ -113,7 +130,10 @@ class SimulatorState:
             return item.id
 
     def add_versions(self, strategy_id: str, count: int = 1) -> list[str]:
-        """Append ``count`` new newest versions to an item; KeyError for an unknown id."""
+        """Append ``count`` new newest versions to an item; KeyError for an unknown id.
+
+        With ``notify_url`` set, each version's notification is then sent in the background.
+        """
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
@@ -124,8 +144,18 @@ class SimulatorState:
                 last = item.newest.created_ms if item.newest else 0
                 version = make_version(item, max(now_ms(), last + 1000))
                 item.versions.append(version)
-                made.append(version.id)
-            return made
+                made.append(version)
+            url, form, token = self.notify_url, self._notify_form, self.notify_token
+            notifications = []
+            if url is not None:
+                for version in made:
+                    if item.source_type == FLOW:
+                        notifications += flow_events(item, version, self.notify_progress)
+                    else:
+                        notifications.append(strategy_event(item, version))
+        if url is not None:
+            self._notifier.submit(outgoing(notifications, url, form, token))
+        return [version.id for version in made]
 
     def strategy_ids(self, source_type: str) -> list[str]:
         """Ids of every item of ``source_type``, seeded ones first, in creation order."""
@@ -150,6 +180,44 @@ class SimulatorState:
                 for i in self._items.values()
                 if i.source_type == source_type
             ]
+
+    # Notifications ----------------------------------------------------------------------
+
+    @property
+    def notify_form(self) -> str:
+        """``"direct"`` (the notification as is) or ``"eventbridge"`` (inside ``detail``)."""
+        return self._notify_form
+
+    @notify_form.setter
+    def notify_form(self, form: str) -> None:
+        self._notify_form = check_form(form)
+
+    @property
+    def notify_retry(self) -> RetryPolicy:
+        """Pauses between tries and the timeout of each notification delivery."""
+        return self._notifier.policy
+
+    @notify_retry.setter
+    def notify_retry(self, policy: RetryPolicy) -> None:
+        self._notifier.policy = policy
+
+    def _record_notification(self, record: NotificationRecord) -> None:
+        with self._lock:
+            self._notifications.append(record)
+
+    @property
+    def notifications(self) -> list[NotificationRecord]:
+        """A copy of the notification deliveries that have ended, oldest first."""
+        with self._lock:
+            return list(self._notifications)
+
+    def wait_notifications(self, timeout: float = 10.0) -> bool:
+        """Wait until every notification sent so far has been delivered or given up on."""
+        return self._notifier.wait(timeout)
+
+    def close(self) -> None:
+        """Stop the notification thread after what is queued."""
+        self._notifier.close()
 
     # Tokens -----------------------------------------------------------------------------
 

@@ -1,0 +1,72 @@
+"""Job code: run one archive job and say how it went, as a value.
+
+It knows the archive pipeline and the project's errors, not the queue: the
+worker loop turns an ``Outcome`` into ``complete`` or ``fail`` on the ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .archive import Archiver, ArchiveRun
+from .errors import ConfigError, LedgerError, UpstreamError, UsageError, ValidationFailed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one try of a job ended: a result to record, or an error and whether to retry."""
+
+    ok: bool
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    retryable: bool = False
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> Outcome:
+        """The outcome of a try that raised ``exc``."""
+        return cls(ok=False, error=describe(exc), retryable=is_retryable(exc))
+
+
+def run_archive_job(
+    archiver: Archiver, strategy_id: str, source_type: str, *, full: bool = False
+) -> Outcome:
+    """Archive one strategy; every failure becomes an ``Outcome``, none escapes."""
+    try:
+        run = archiver.run(strategy_id, source_type, full=full)
+    except Exception as exc:
+        return Outcome.failed(exc)
+    return Outcome(ok=True, result=job_result(run))
+
+
+def job_result(run: ArchiveRun) -> dict[str, Any]:
+    """What a done job records: the archive it made or found, and earlier ones finished."""
+    archive = run.archive
+    return {
+        "archiveId": archive.id if archive else None,
+        "idempotencyKey": archive.idempotency_key if archive else None,
+        "versionCount": run.version_count,
+        "created": run.created,
+        "finishedEarlier": [a.id for a in run.finished],
+    }
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a later try may succeed.
+
+    Upstream errors say so themselves (429, 5xx, network: yes; 404, 422: no). A
+    malformed document, a bad id or a missing setting will not change by waiting.
+    The ledger, cold storage, the network and anything unforeseen may recover; the
+    number of tries is bounded anyway.
+    """
+    if isinstance(exc, UpstreamError):
+        return exc.retryable
+    return not isinstance(exc, ValidationFailed | UsageError | ConfigError)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the job's ``last_error``: ours as they are, others with their type."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, UpstreamError | ValidationFailed | UsageError | ConfigError | LedgerError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

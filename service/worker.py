@@ -1,0 +1,311 @@
+"""``archiver worker``: runs archive jobs from the ledger, and the scheduled sweep.
+
+Modelled on huey's consumer. Job threads each hold their own ledger connection
+and archiver; they claim, run and finish jobs through ledger verbs only. A
+heartbeat thread renews the leases of the jobs in hand from its own connection.
+The main thread runs periodic tasks (the sweep) and waits for a stop signal:
+then no thread claims again, and each finishes the job in hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from .archive import Archiver, open_archiver
+from .config import Settings
+from .jobs import Outcome, run_archive_job
+from .ledger import Job, JobRetry, LeaseLost, Ledger
+from .sweep import sweep_known
+
+log = logging.getLogger("service.worker")
+
+ArchiverFactory = Callable[[Settings, Ledger], AbstractContextManager[Archiver]]
+SWEEP_CHECK_MAX_SECONDS = 60.0  # the sweep starts at most this late
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Something the main thread does every ``every`` seconds with its own ledger."""
+
+    name: str
+    every: float
+    run: Callable[[Ledger], None]
+
+
+@dataclass
+class Lease:
+    """A job in hand; ``lost`` is set once another worker has taken it over."""
+
+    job_id: str
+    owner: str
+    lost: threading.Event = field(default_factory=threading.Event)
+
+
+class Heartbeat:
+    """Renews the lease of every job in hand every third of the lease, on its own connection."""
+
+    def __init__(self, path: Path, lease_seconds: float) -> None:
+        self.path = path
+        self.lease_seconds = lease_seconds
+        self._held: dict[str, Lease] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop renewing (after the job threads are done) and wait for the thread."""
+        self._closed.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def hold(self, job: Job, owner: str) -> Lease:
+        """Start renewing ``job``'s lease for ``owner``."""
+        lease = Lease(job.id, owner)
+        with self._lock:
+            self._held[job.id] = lease
+        return lease
+
+    def release(self, lease: Lease) -> None:
+        """Stop renewing the lease (the job is finished, or given up)."""
+        with self._lock:
+            self._held.pop(lease.job_id, None)
+
+    def _beat(self) -> None:
+        with Ledger(self.path) as ledger:
+            while not self._closed.wait(self.lease_seconds / 3):
+                with self._lock:
+                    held = list(self._held.values())
+                for lease in held:
+                    try:
+                        kept = ledger.extend_lease(
+                            lease.job_id, lease.owner, lease_seconds=self.lease_seconds
+                        )
+                    except Exception as exc:  # busy or failing for a moment: try next beat
+                        log.warning("could not renew the lease of job %s: %s", lease.job_id, exc)
+                        continue
+                    if not kept and not lease.lost.is_set():
+                        log.warning("job %s: lease lost to another worker", lease.job_id)
+                        lease.lost.set()
+
+
+@dataclass
+class Slot:
+    """One job thread's own connection, archiver and lease-owner name."""
+
+    owner: str
+    ledger: Ledger
+    archiver: Archiver
+
+
+class Worker:
+    """Runs jobs in ``WORKER_THREADS`` threads until ``stop()``, then finishes those in hand."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        archiver_factory: ArchiverFactory = open_archiver,
+        periodic: tuple[Periodic, ...] = (),
+    ) -> None:
+        self.settings = settings
+        self.archiver_factory = archiver_factory
+        self.retry = JobRetry(
+            max_tries=settings.job_max_tries, base_delay=settings.job_retry_base_seconds
+        )
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stopping = threading.Event()
+        self.periodic = list(periodic)
+        interval = settings.sweep_interval_seconds
+        if interval:
+            every = min(max(interval / 10, settings.worker_poll_seconds), SWEEP_CHECK_MAX_SECONDS)
+            self.periodic.insert(0, Periodic("sweep", every, self._sweep))
+        self.heartbeat = Heartbeat(settings.archiver_db, settings.job_lease_seconds)
+        self._due: dict[str, float] = {}  # monotonic time each periodic task is next due
+        self._resources = ExitStack()
+        self._threads: list[threading.Thread] = []
+
+    # Life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open every thread's ledger and archiver (errors surface here), then start them."""
+        slots = []
+        with ExitStack() as opened:
+            for index in range(self.settings.worker_thread_count):
+                ledger = opened.enter_context(Ledger(self.settings.archiver_db))
+                archiver = opened.enter_context(self.archiver_factory(self.settings, ledger))
+                slots.append(Slot(f"{self.name}/{index}", ledger, archiver))
+            self._resources = opened.pop_all()
+        log.info(
+            "worker %s started: %d thread(s), at most %d job(s) running across workers, "
+            "lease %g s, sweep %s",
+            self.name,
+            len(slots),
+            self.settings.max_concurrent_archives,
+            self.settings.job_lease_seconds,
+            f"every {self.settings.sweep_interval_seconds} s"
+            if self.settings.sweep_interval_seconds
+            else "off",
+        )
+        self.heartbeat.start()
+        for slot in slots:
+            thread = threading.Thread(target=self._work, args=(slot,), name=slot.owner, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        """Claim nothing more; threads finish the job in hand."""
+        if not self.stopping.is_set():
+            log.info("worker %s stopping: finishing the jobs in hand", self.name)
+        self.stopping.set()
+
+    def join(self) -> None:
+        """Wait for every job thread to finish, then close connections and archivers."""
+        for thread in self._threads:
+            thread.join()
+        self.heartbeat.close()
+        self._resources.close()
+        log.info("worker %s stopped", self.name)
+
+    def run(self) -> None:
+        """Start, run the periodic tasks until ``stop()``, then wait for the jobs in hand."""
+        self.start()
+        try:
+            with Ledger(self.settings.archiver_db) as ledger:
+                for _ in self._ticks():
+                    self._run_periodic(ledger)
+        finally:
+            self.stop()
+            self.join()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM or SIGINT: stop gracefully; a second one: exit at once (leases run out)."""
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            if self.stopping.is_set():
+                log.warning("second %s: exiting now", signal.Signals(signum).name)
+                os._exit(1)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    # Job threads -----------------------------------------------------------------------
+
+    def _work(self, slot: Slot) -> None:
+        settings = self.settings
+        while not self.stopping.is_set():
+            try:
+                job = slot.ledger.claim(
+                    slot.owner,
+                    lease_seconds=settings.job_lease_seconds,
+                    max_running=settings.max_concurrent_archives,
+                )
+            except Exception as exc:  # the ledger may be locked or failing for a moment
+                log.error("%s: could not claim a job: %s", slot.owner, exc)
+                job = None
+            if job is None:
+                self.stopping.wait(settings.worker_poll_seconds)
+                continue
+            try:
+                self._run_job(slot, job)
+            except Exception:  # never lose the thread; the lease runs out and a worker retries
+                log.exception("job %s: unexpected failure in the worker", job.id)
+
+    def _run_job(self, slot: Slot, job: Job) -> None:
+        log.info(
+            "job %s started: %s %s, try %d (%s)",
+            job.id,
+            job.source_type,
+            job.strategy_id,
+            job.tries,
+            job.reason,
+        )
+        began = time.monotonic()
+        lease = self.heartbeat.hold(job, slot.owner)
+        try:
+            outcome = run_archive_job(
+                slot.archiver, job.strategy_id, job.source_type, full=job.full
+            )
+        finally:
+            self.heartbeat.release(lease)
+        took = time.monotonic() - began
+        if lease.lost.is_set():
+            log.warning("job %s: lease lost after %.1f s; result dropped", job.id, took)
+            return
+        try:
+            finished = self._finish(slot, job, outcome)
+        except LeaseLost:
+            log.warning("job %s: lease lost after %.1f s; result dropped", job.id, took)
+            return
+        detail = _describe(outcome) if outcome.ok else self._redact(outcome.error or "")
+        log.info("job %s %s after %.1f s: %s", job.id, finished.state, took, detail)
+
+    def _finish(self, slot: Slot, job: Job, outcome: Outcome) -> Job:
+        if outcome.ok:
+            return slot.ledger.complete(job.id, slot.owner, outcome.result)
+        return slot.ledger.fail(
+            job.id,
+            slot.owner,
+            self._redact(outcome.error or "failed"),
+            retryable=outcome.retryable,
+            retry=self.retry,
+        )
+
+    # Main thread -----------------------------------------------------------------------
+
+    def _ticks(self) -> Iterator[None]:
+        """Yield whenever a periodic task may be due, until stopping."""
+        step = min([p.every for p in self.periodic] + [1.0])
+        while not self.stopping.is_set():
+            yield
+            self.stopping.wait(step)
+
+    def _run_periodic(self, ledger: Ledger) -> None:
+        now = time.monotonic()
+        for task in self.periodic:
+            if now < self._due.get(task.name, 0.0):
+                continue
+            self._due[task.name] = now + task.every
+            try:
+                task.run(ledger)
+            except Exception as exc:  # try again next time
+                log.error("%s failed: %s", task.name, self._redact(str(exc)))
+
+    def _sweep(self, ledger: Ledger) -> None:
+        """When this process wins this interval's sweep, queue a job for every known strategy."""
+        if not ledger.claim_sweep(self.settings.sweep_interval_seconds):
+            return
+        result = sweep_known(ledger)
+        log.info(
+            "sweep: %d strategies, %d job(s) queued, %d joined a waiting job",
+            result.strategies,
+            result.queued,
+            result.joined,
+        )
+
+    def _redact(self, text: str) -> str:
+        for secret in self.settings.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+
+def _describe(outcome: Outcome) -> str:
+    result = outcome.result
+    if not result.get("archiveId"):
+        return "no new versions"
+    verb = "archived" if result.get("created") else "already archived"
+    return f"{verb} {result.get('versionCount')} version(s) as {result.get('archiveId')}"

@@ -1,0 +1,126 @@
+"""Inbound events: recorded once, duplicates counted, joined to one job, others ignored."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from service.ledger import IncomingEvent, JobState, Ledger
+
+
+@pytest.fixture
+def ledger(tmp_path: Path):
+    with Ledger(tmp_path / "ledger.db") as opened:
+        yield opened
+
+
+def flow_event(flow_id: str, correlation: str, **extra: str | None) -> IncomingEvent:
+    topic = f"v2.flows.{flow_id}"
+    body = json.dumps({"topicName": topic, "eventBody": {"id": flow_id}}, separators=(",", ":"))
+    values: dict[str, str | None] = {
+        "dedup_key": f"{topic}|{correlation}",
+        "topic": topic,
+        "body": body,
+        "source_type": "flow",
+        "strategy_id": flow_id,
+        "correlation_id": correlation,
+    }
+    values.update(extra)
+    return IncomingEvent(**values)  # type: ignore[arg-type]
+
+
+def test_events_for_one_strategy_coalesce_into_one_waiting_job(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    first = ledger.accept_events([flow_event(flow, "c1"), flow_event(flow, "c2")])
+    second = ledger.accept_events([flow_event(flow, "c3")])
+    assert first.as_dict() == {"accepted": 2, "duplicates": 0, "ignored": 0, "jobs": first.jobs}
+    assert len(first.jobs) == 1
+    assert second.jobs == first.jobs
+    (job,) = ledger.list_jobs(strategy_id=flow)
+    assert (job.id, job.state, job.events, job.reason) == (
+        first.jobs[0],
+        JobState.WAITING,
+        3,
+        "event",
+    )
+    events = ledger.list_events(strategy_id=flow)
+    assert sorted(e["correlation_id"] for e in events) == ["c1", "c2", "c3"]
+    assert {e["job_id"] for e in events} == {job.id}
+    assert {e["outcome"] for e in events} == {"queued"}
+
+
+def test_the_same_event_again_is_a_duplicate_and_starts_nothing(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    once = ledger.accept_events([flow_event(flow, "c1")])
+    again = ledger.accept_events([flow_event(flow, "c1"), flow_event(flow, "c1")])
+    assert (once.accepted, once.duplicates) == (1, 0)
+    assert again.as_dict() == {"accepted": 0, "duplicates": 2, "ignored": 0, "jobs": []}
+    assert len(ledger.list_events(strategy_id=flow)) == 1
+    (job,) = ledger.list_jobs(strategy_id=flow)
+    assert job.events == 1
+
+
+def test_a_duplicate_within_one_batch_is_counted_once(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    result = ledger.accept_events([flow_event(flow, "c1"), flow_event(flow, "c1")])
+    assert (result.accepted, result.duplicates) == (1, 1)
+
+
+def test_an_event_arriving_while_the_job_runs_queues_one_behind_it(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    first = ledger.accept_events([flow_event(flow, "c1")])
+    running = ledger.claim("w1", lease_seconds=60, max_running=5)
+    assert running is not None and running.id == first.jobs[0]
+    later = ledger.accept_events([flow_event(flow, f"c{n}") for n in range(2, 12)])
+    assert later.accepted == 10 and len(later.jobs) == 1
+    assert later.jobs != first.jobs
+    assert ledger.job_counts() == {"running": 1, "waiting": 1}
+
+
+def test_unknown_topics_are_ignored_and_not_stored(ledger: Ledger) -> None:
+    heartbeat = IncomingEvent(
+        dedup_key="channel.metadata|x",
+        topic="channel.metadata",
+        body='{"message":"WebSocket Heartbeat"}',
+    )
+    result = ledger.accept_events([heartbeat, heartbeat])
+    assert result.as_dict() == {"accepted": 0, "duplicates": 0, "ignored": 2, "jobs": []}
+    assert ledger.list_events() == []
+    assert ledger.job_counts() == {}
+
+
+def test_an_event_with_an_ignore_reason_is_recorded_but_starts_no_job(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    pending = flow_event(flow, "c1", ignore_reason="currentOperation IN_PROGRESS, not SUCCESS")
+    result = ledger.accept_events([pending])
+    assert result.as_dict() == {"accepted": 0, "duplicates": 0, "ignored": 1, "jobs": []}
+    (event,) = ledger.list_events(strategy_id=flow)
+    assert (event["outcome"], event["job_id"]) == ("ignored", None)
+    assert event["reason"] == "currentOperation IN_PROGRESS, not SUCCESS"
+    assert ledger.job_counts() == {}
+    # recorded, so the same event again is a duplicate
+    assert ledger.accept_events([pending]).duplicates == 1
+
+
+def test_every_accepted_or_ignored_event_is_audited(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    ledger.accept_events(
+        [flow_event(flow, "c1"), flow_event(flow, "c2", ignore_reason="not finished")]
+    )
+    actions = [e.action for e in ledger.audit_entries(subject=flow)]
+    assert actions == ["job.queued", "event.accepted", "event.ignored"]
+    assert ledger.verify_audit() == (3, None)
+
+
+def test_one_batch_is_one_transaction(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    bad = flow_event(str(uuid.uuid4()), "c9", body=None)  # NOT NULL body: the insert fails
+    with pytest.raises(sqlite3.IntegrityError):
+        ledger.accept_events([flow_event(flow, "c1"), bad])
+    assert ledger.list_events() == []
+    assert ledger.job_counts() == {}
+    assert ledger.audit_entries() == []

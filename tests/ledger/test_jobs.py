@@ -1,0 +1,319 @@
+"""The job queue: coalescing, atomic leased claims, retries, dead jobs, the sweep claim."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.clock import parse_iso, utcnow
+from service.ledger import JobRetry, JobState, LeaseLost, Ledger
+
+ROUTING = "routing-strategy"
+NO_RETRY_WAIT = JobRetry(max_tries=3, base_delay=0.0)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path):
+    with Ledger(tmp_path / "ledger.db") as opened:
+        yield opened
+
+
+def test_hundreds_of_enqueues_for_one_strategy_coalesce_into_one_waiting_job(
+    ledger: Ledger,
+) -> None:
+    strategy = new_id()
+    results = [ledger.enqueue(strategy, ROUTING, reason="event", events=1) for _ in range(300)]
+    job_ids = {job_id for job_id, _ in results}
+    assert len(job_ids) == 1
+    assert [joined for _, joined in results] == [False] + [True] * 299
+    (job,) = ledger.list_jobs(strategy_id=strategy)
+    assert job.state is JobState.WAITING
+    assert job.events == 300
+    assert ledger.job_counts() == {"waiting": 1}
+    assert ledger.known_strategies() == [(strategy, ROUTING)]
+    queued = [e for e in ledger.audit_entries() if e.action == "job.queued"]
+    assert len(queued) == 1  # joins are not new jobs
+
+
+def test_full_is_kept_when_a_full_request_joins_a_waiting_job(ledger: Ledger) -> None:
+    strategy = new_id()
+    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    ledger.enqueue(strategy, ROUTING, reason="admin", full=True)
+    ledger.enqueue(strategy, ROUTING, reason="event")
+    job = ledger.get_job(job_id)
+    assert job is not None and job.full is True
+
+
+def test_an_enqueue_while_one_runs_leaves_exactly_one_waiting_behind_it(ledger: Ledger) -> None:
+    strategy = new_id()
+    first, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    running = ledger.claim("w1", lease_seconds=60, max_running=5)
+    assert running is not None and running.id == first
+    behind = {ledger.enqueue(strategy, ROUTING, reason="event")[0] for _ in range(50)}
+    assert len(behind) == 1 and first not in behind
+    assert ledger.job_counts() == {"running": 1, "waiting": 1}
+    # the job behind never runs beside the one running
+    assert ledger.claim("w2", lease_seconds=60, max_running=5) is None
+    ledger.complete(first, "w1", {"archiveId": None})
+    after = ledger.claim("w2", lease_seconds=60, max_running=5)
+    assert after is not None and after.id in behind
+
+
+def test_claim_respects_max_running(ledger: Ledger) -> None:
+    for _ in range(5):
+        ledger.enqueue(new_id(), ROUTING, reason="sweep")
+    claimed = [ledger.claim(f"w{i}", lease_seconds=60, max_running=3) for i in range(5)]
+    assert [job is not None for job in claimed] == [True, True, True, False, False]
+    assert ledger.job_counts() == {"running": 3, "waiting": 2}
+    first = claimed[0]
+    assert first is not None
+    ledger.complete(first.id, "w0", {})
+    assert ledger.claim("w9", lease_seconds=60, max_running=3) is not None
+    assert ledger.claim("w9", lease_seconds=60, max_running=3) is None
+
+
+def test_claim_never_gives_two_jobs_of_one_strategy(ledger: Ledger) -> None:
+    strategy, other = new_id(), new_id()
+    ledger.enqueue(strategy, ROUTING, reason="event")
+    one = ledger.claim("w1", lease_seconds=60, max_running=10)
+    ledger.enqueue(strategy, ROUTING, reason="event")  # waits behind the running one
+    ledger.enqueue(other, ROUTING, reason="event")
+    two = ledger.claim("w2", lease_seconds=60, max_running=10)
+    assert one is not None and one.strategy_id == strategy
+    assert two is not None and two.strategy_id == other
+    assert ledger.claim("w3", lease_seconds=60, max_running=10) is None
+
+
+def test_claimed_job_carries_owner_lease_and_try(ledger: Ledger) -> None:
+    job_id, _ = ledger.enqueue(new_id(), "flow", reason="event")
+    before = utcnow()
+    job = ledger.claim("w1", lease_seconds=60, max_running=5)
+    assert job is not None and job.id == job_id
+    assert (job.state, job.lease_owner, job.tries) == (JobState.RUNNING, "w1", 1)
+    assert job.lease_expires_at is not None
+    expires = parse_iso(job.lease_expires_at)
+    assert before + timedelta(seconds=59) <= expires <= utcnow() + timedelta(seconds=60)
+    started = [e for e in ledger.audit_entries() if e.action == "job.started"]
+    assert started[0].detail == {"jobId": job_id, "tries": 1, "worker": "w1"}
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_owner_loses_the_job(ledger: Ledger) -> None:
+    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
+    assert ledger.claim("dead-worker", lease_seconds=0.05, max_running=1) is not None
+    taken = wait_for(
+        lambda: ledger.claim("new-worker", lease_seconds=60, max_running=1), what="takeover"
+    )
+    assert taken.id == job_id
+    assert (taken.lease_owner, taken.tries) == ("new-worker", 2)
+    assert ledger.extend_lease(job_id, "dead-worker", lease_seconds=60) is False
+    with pytest.raises(LeaseLost):
+        ledger.complete(job_id, "dead-worker", {"archiveId": "stale"})
+    with pytest.raises(LeaseLost):
+        ledger.fail(job_id, "dead-worker", "late", retryable=True, retry=JobRetry())
+    assert ledger.extend_lease(job_id, "new-worker", lease_seconds=60) is True
+    done = ledger.complete(job_id, "new-worker", {"archiveId": "fresh"})
+    assert (done.state, done.result) == (JobState.DONE, {"archiveId": "fresh"})
+    assert done.lease_owner is None and done.finished_at is not None
+
+
+def test_a_live_lease_is_not_taken_over_and_extending_keeps_it(ledger: Ledger) -> None:
+    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
+    assert ledger.claim("w1", lease_seconds=0.5, max_running=5) is not None
+    for _ in range(4):
+        assert ledger.extend_lease(job_id, "w1", lease_seconds=0.5) is True
+        assert ledger.claim("w2", lease_seconds=60, max_running=5) is None
+        time.sleep(0.2)  # beyond the first lease in total; renewed each time
+    job = ledger.get_job(job_id)
+    assert job is not None and job.lease_owner == "w1"
+
+
+def test_a_retryable_failure_waits_with_a_later_run_at(ledger: Ledger) -> None:
+    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
+    ledger.claim("w1", lease_seconds=60, max_running=5)
+    before = utcnow()
+    failed = ledger.fail(job_id, "w1", "503 upstream", retryable=True, retry=JobRetry())
+    assert failed.state is JobState.WAITING
+    assert (failed.tries, failed.last_error, failed.lease_owner) == (1, "503 upstream", None)
+    # JobRetry(): 30 s for the second try, plus up to 50 % jitter
+    wait = parse_iso(failed.run_at) - before
+    assert timedelta(seconds=29) <= wait <= timedelta(seconds=46)
+    assert ledger.claim("w2", lease_seconds=60, max_running=5) is None  # not due yet
+    assert [e.action for e in ledger.audit_entries()][-1] == "job.failed"
+
+
+def test_retry_delays_grow_and_are_capped() -> None:
+    retry = JobRetry(max_tries=10, base_delay=2.0, max_delay=10.0)
+    for tries, ceiling in [(1, 2.0), (2, 4.0), (3, 8.0), (4, 10.0), (9, 10.0)]:
+        delays = [retry.delay(tries) for _ in range(50)]
+        assert all(ceiling <= d <= ceiling * 1.5 for d in delays)
+
+
+def test_a_failure_is_superseded_when_a_newer_job_waits(ledger: Ledger) -> None:
+    strategy = new_id()
+    first, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    ledger.claim("w1", lease_seconds=60, max_running=5)
+    newer, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    failed = ledger.fail(first, "w1", "timeout", retryable=True, retry=JobRetry())
+    assert failed.state is JobState.SUPERSEDED and failed.finished_at is not None
+    assert ledger.job_counts() == {"superseded": 1, "waiting": 1}
+    due = ledger.claim("w1", lease_seconds=60, max_running=5)
+    assert due is not None and due.id == newer
+
+
+def test_a_job_dies_after_max_tries_and_at_once_when_not_retryable(ledger: Ledger) -> None:
+    strategy = new_id()
+    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    states = []
+    for _ in range(NO_RETRY_WAIT.max_tries):
+        job = wait_for(lambda: ledger.claim("w1", lease_seconds=60, max_running=5), what="retry")
+        assert job.id == job_id
+        states.append(ledger.fail(job_id, "w1", "503", retryable=True, retry=NO_RETRY_WAIT).state)
+    assert states == [JobState.WAITING, JobState.WAITING, JobState.DEAD]
+    dead = ledger.get_job(job_id)
+    assert dead is not None and (dead.tries, dead.last_error) == (3, "503")
+    assert ledger.claim("w1", lease_seconds=60, max_running=5) is None
+
+    other, _ = ledger.enqueue(new_id(), "flow", reason="event")
+    ledger.claim("w1", lease_seconds=60, max_running=5)
+    final = ledger.fail(other, "w1", "404 not found", retryable=False, retry=NO_RETRY_WAIT)
+    assert (final.state, final.tries) == (JobState.DEAD, 1)
+    deaths = [e for e in ledger.audit_entries() if e.action == "job.dead"]
+    assert [(e.detail["jobId"], e.detail["tries"]) for e in deaths] == [(job_id, 3), (other, 1)]
+    assert deaths[1].detail["error"] == "404 not found"
+
+
+def test_a_dead_strategy_can_be_queued_again(ledger: Ledger) -> None:
+    strategy = new_id()
+    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    ledger.claim("w1", lease_seconds=60, max_running=5)
+    ledger.fail(job_id, "w1", "gone", retryable=False, retry=JobRetry())
+    again, joined = ledger.enqueue(strategy, ROUTING, reason="sweep")
+    assert again != job_id and joined is False
+
+
+def test_list_jobs_filters_and_orders_newest_first(ledger: Ledger) -> None:
+    a, b = new_id(), new_id()
+    first, _ = ledger.enqueue(a, ROUTING, reason="event")
+    second, _ = ledger.enqueue(b, "flow", reason="sweep")
+    assert [j.id for j in ledger.list_jobs()] == [second, first]
+    assert [j.id for j in ledger.list_jobs(strategy_id=a)] == [first]
+    assert [j.id for j in ledger.list_jobs(state="running")] == []
+    view = ledger.list_jobs(strategy_id=b)[0].as_dict()
+    assert view["jobId"] == second and view["state"] == "waiting"
+    assert view["sourceType"] == "flow" and view["reason"] == "sweep"
+
+
+def test_claim_sweep_is_won_once_per_interval_across_connections(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as one, Ledger(tmp_path / "l.db") as two:
+        assert one.claim_sweep(3600) is True
+        assert two.claim_sweep(3600) is False
+        assert one.claim_sweep(3600) is False
+        wins = [one.claim_sweep(0.3), two.claim_sweep(0.3)]
+        assert wins == [False, False]  # the last sweep is younger than 0.3 s
+        winner = wait_for(lambda: two.claim_sweep(0.3) and "two", what="the next interval")
+        assert winner == "two"
+        assert one.claim_sweep(0.3) is False
+
+
+# Two processes claiming from one queue ----------------------------------------------------
+
+
+def _claimer(
+    path: str,
+    owner: str,
+    max_running: int,
+    quota: int,
+    ready: Any,
+    go: Any,
+    running: Any,
+    peak: Any,
+    claimed: Any,
+) -> None:
+    """Claim up to ``max_running`` jobs, hold them a moment, complete them; repeat (child).
+
+    Each process stops after ``quota`` jobs, so that both must take part.
+    """
+    with Ledger(Path(path)) as ledger:
+        ready.put(owner)
+        go.wait(60)
+        deadline = time.monotonic() + 60
+        done = 0
+        while done < quota and time.monotonic() < deadline:
+            held = []
+            while len(held) < max_running and done + len(held) < quota:
+                job = ledger.claim(owner, lease_seconds=60, max_running=max_running)
+                if job is None:
+                    break
+                # counted from the claim's commit to just before completion: never more than
+                # the ledger holds as running, so a peak over the limit is a real breach
+                with running.get_lock():
+                    running.value += 1
+                    peak.value = max(peak.value, running.value)
+                claimed.put(job.id)
+                held.append(job)
+            if not held:
+                counts = ledger.job_counts()
+                if not counts.get("waiting") and not counts.get("running"):
+                    return
+                continue
+            time.sleep(0.005)
+            for job in held:
+                with running.get_lock():
+                    running.value -= 1
+                ledger.complete(job.id, owner, {"by": owner})
+                done += 1
+
+
+def test_two_processes_never_claim_one_job_twice_nor_exceed_max_running(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    total, limit = 60, 3
+    with Ledger(path) as ledger:
+        queued = {ledger.enqueue(new_id(), ROUTING, reason="sweep")[0] for _ in range(total)}
+    context = multiprocessing.get_context("spawn")
+    ready, go = context.Queue(), context.Event()
+    running, peak = context.Value("i", 0), context.Value("i", 0)
+    claimed = context.Queue()
+    processes = [
+        context.Process(
+            target=_claimer,
+            args=(str(path), f"p{n}", limit, total // 2, ready, go, running, peak, claimed),
+        )
+        for n in range(2)
+    ]
+    for process in processes:
+        process.start()
+    assert {ready.get(timeout=60) for _ in processes} == {"p0", "p1"}
+    go.set()
+    ids = [claimed.get(timeout=30) for _ in range(total)]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    assert len(ids) == len(set(ids)) == total
+    assert set(ids) == queued
+    assert 2 <= peak.value <= limit  # the limit was reached for, and held
+    with Ledger(path) as ledger:
+        assert ledger.job_counts() == {"done": total}
+        owners = [job.result["by"] for job in ledger.list_jobs(limit=None) if job.result]
+        assert sorted(owners) == ["p0"] * (total // 2) + ["p1"] * (total // 2)

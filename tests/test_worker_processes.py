@@ -1,0 +1,309 @@
+"""``archiver worker`` and ``archiver sweep`` as real processes: killed, stopped, side by side."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.ledger import JobState, Ledger, Submission
+from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
+from service.simulator.archival import ArchivalSink
+from tests.conftest import ARCHIVER, cli_env
+
+TUNING = {
+    "WORKER_THREADS": "1",
+    "WORKER_POLL_SECONDS": "0.05",
+    "JOB_LEASE_SECONDS": "10",
+    "JOB_RETRY_BASE_SECONDS": "0.1",
+    "SWEEP_INTERVAL_SECONDS": "0",
+}
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+class WorkerProcess:
+    """``archiver worker`` in a subprocess, its stderr in a file the test can read."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, name: str) -> None:
+        self.log = cwd / f"{name}.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*ARCHIVER, "worker"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, then wait for the exit status."""
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait(timeout=30)
+
+
+@contextmanager
+def workers(env: dict[str, str], cwd: Path, count: int = 1) -> Iterator[list[WorkerProcess]]:
+    """``count`` worker processes, killed at the end whatever happened."""
+    started = [WorkerProcess(env, cwd, f"worker{n}") for n in range(count)]
+    try:
+        yield started
+    finally:
+        for worker in started:
+            worker.kill()
+
+
+def job_state(path: Path, job_id: str) -> JobState | None:
+    with Ledger(path) as ledger:
+        job = ledger.get_job(job_id)
+        return job.state if job else None
+
+
+def job_actions(ledger: Ledger) -> list[tuple[str, str | None]]:
+    """(action, strategy) of every job.* audit entry, in commit order."""
+    return [(e.action, e.subject) for e in ledger.audit_entries() if e.action.startswith("job.")]
+
+
+@pytest.mark.parametrize("endpoint_stored_it", [False, True], ids=["lost", "stored-unanswered"])
+def test_a_worker_killed_mid_job_is_finished_once_by_another(
+    simulator: SimulatorServer, tmp_path: Path, endpoint_stored_it: bool
+) -> None:
+    db = tmp_path / "ledger.db"
+    with ArchivalSink() as sink:
+        tuning = {**TUNING, "JOB_LEASE_SECONDS": "2"}
+        env = cli_env(simulator, tmp_path, **tuning, ARCHIVAL_ENDPOINT=sink.url)
+        with Ledger(db) as ledger:
+            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+        release = sink.state.hold_next(store_first=endpoint_stored_it)
+        with workers(env, tmp_path) as (victim,):
+            while not sink.state.held.wait(0.05):
+                assert victim.alive(), victim.output
+            with Ledger(db) as ledger:
+                (pending,) = ledger.pending_submissions()
+                job = ledger.get_job(job_id)
+                assert job is not None and job.state is JobState.RUNNING
+                assert f":{victim.process.pid}:" in (job.lease_owner or "")
+            victim.kill()
+            release.set()
+        assert victim.process.returncode == -signal.SIGKILL
+
+        with workers(env, tmp_path) as (successor,):
+            wait_for(lambda: job_state(db, job_id) is JobState.DONE, what="the job to finish")
+            assert successor.terminate() == 0, successor.output
+
+        document = (tmp_path / "archive" / pending.location).read_bytes()
+        assert sink.state.stored == {pending.idempotency_key: document}
+        accepted = sorted(r.status for r in sink.state.received if r.status in (201, 409))
+        assert accepted == ([201, 409] if endpoint_stored_it else [201])
+        with Ledger(db) as ledger:
+            (archive,) = ledger.list_archives()
+            assert archive.id == pending.id
+            assert archive.submission is Submission.SUBMITTED
+            job = ledger.get_job(job_id)
+            assert job is not None and job.tries == 2  # taken over once the lease ran out
+            assert job.result is not None and job.result["finishedEarlier"] == [archive.id]
+        assert len(list((tmp_path / "archive").rglob("*.json"))) == 1
+
+
+def test_sigterm_finishes_the_job_in_hand_then_exits_0(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "ledger.db"
+    other = simulator.state.add_strategy("routing-strategy", versions=2)
+    with ArchivalSink() as sink:
+        env = cli_env(simulator, tmp_path, **TUNING, ARCHIVAL_ENDPOINT=sink.url)
+        with Ledger(db) as ledger:
+            first, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            second, _ = ledger.enqueue(other, "routing-strategy", reason="event")
+        release = sink.state.hold_next()
+        with workers(env, tmp_path) as (worker,):
+            while not sink.state.held.wait(0.05):
+                assert worker.alive(), worker.output
+            worker.process.send_signal(signal.SIGTERM)
+            wait_for(lambda: "stopping" in worker.output, what="the worker to take the signal")
+            assert job_state(db, first) is JobState.RUNNING
+            release.set()
+            assert worker.process.wait(timeout=30) == 0, worker.output
+        assert job_state(db, first) is JobState.DONE
+        assert job_state(db, second) is JobState.WAITING  # never claimed
+        assert len(sink.state.stored) == 1
+        assert f"job {first} done" in worker.output
+        assert f"job {second}" not in worker.output
+
+
+def test_the_concurrency_limit_holds_across_worker_processes(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "ledger.db"
+    simulator.state.latency = 0.15  # three calls a job: about half a second each
+    strategies = [simulator.state.add_strategy("routing-strategy", versions=2) for _ in range(6)]
+    env = cli_env(simulator, tmp_path, **{**TUNING, "WORKER_THREADS": "2"})
+    env["MAX_CONCURRENT_ARCHIVES"] = "2"
+    with Ledger(db) as ledger, workers(env, tmp_path, count=2) as both:
+        # four threads in two processes, all hungry before any job is queued
+        wait_for(lambda: all("2 thread(s)" in w.output for w in both), what="both workers")
+        for strategy in strategies:
+            ledger.enqueue(strategy, "routing-strategy", reason="sweep")
+        seen = []
+        deadline = time.monotonic() + 60
+        while (counts := ledger.job_counts()).get("done", 0) < 6:
+            seen.append(counts.get("running", 0))
+            assert time.monotonic() < deadline, [w.output for w in both]
+            time.sleep(0.01)
+        assert [w.terminate() for w in both] == [0, 0]
+        assert max(seen) == 2  # reached, never passed
+        # the audit log is in commit order: replaying it gives the exact number running
+        running = peak = 0
+        for action, _ in job_actions(ledger):
+            running += {"job.started": 1, "job.done": -1}.get(action, 0)
+            peak = max(peak, running)
+        assert peak == 2
+        assert ledger.job_counts() == {"done": 6}
+        assert len(ledger.list_archives()) == 6
+
+
+def test_two_workers_never_archive_one_strategy_at_once(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "ledger.db"
+    simulator.state.latency = 0.03
+    env = cli_env(simulator, tmp_path, **{**TUNING, "WORKER_THREADS": "2"})
+    with Ledger(db) as ledger, workers(env, tmp_path, count=2) as both:
+        queued = set()
+        until = time.monotonic() + 3
+        while time.monotonic() < until:
+            simulator.state.add_versions(DEMO_STRATEGY_ID)
+            queued.add(ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")[0])
+            time.sleep(0.05)
+        wait_for(lambda: set(ledger.job_counts()) == {"done"}, what="every job to finish")
+        assert [w.terminate() for w in both] == [0, 0]
+        done = ledger.list_jobs(strategy_id=DEMO_STRATEGY_ID, limit=None)
+        assert {job.id for job in done} == queued
+        assert len(queued) >= 3  # jobs really queued behind running ones
+        # in commit order, each start of this strategy is followed by its end before the next
+        actions = [a for a, subject in job_actions(ledger) if subject == DEMO_STRATEGY_ID]
+        lifecycle = [a for a in actions if a in ("job.started", "job.done")]
+        assert lifecycle == ["job.started", "job.done"] * len(queued)
+        # every version made was archived, each exactly once
+        archived = [v for a in ledger.list_archives() for v in a.version_ids]
+        assert len(archived) == len(set(archived))
+
+
+def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_sweep_queues_a_job_for_every_known_strategy(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    env = cli_env(simulator, tmp_path)
+    empty = archiver("sweep", env=env, cwd=tmp_path)
+    assert (empty.returncode, empty.stderr) == (0, "")
+    assert empty.stdout == "sweep: 0 strategies, 0 job(s) queued, 0 joined a waiting job\n"
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        done, _ = ledger.enqueue(simulator.state.strategy_ids("flow")[0], "flow", reason="event")
+        ledger.claim("w", lease_seconds=60, max_running=5)
+        ledger.complete(done, "w", {})
+        ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")  # waiting
+    result = archiver("sweep", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "sweep: 2 strategies, 1 job(s) queued, 1 joined a waiting job\n"
+    assert simulator.state.requests == []  # without --discover, Genesys is not called
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        assert ledger.job_counts() == {"done": 1, "waiting": 2}
+        swept = [j for j in ledger.list_jobs(state="waiting") if j.reason == "sweep"]
+        assert len(swept) == 1
+
+
+def test_sweep_discover_queues_every_flow_and_routing_strategy(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    flows = simulator.state.strategy_ids("flow")
+    routing = simulator.state.strategy_ids("routing-strategy")
+    env = cli_env(simulator, tmp_path)
+    result = archiver("sweep", "--discover", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    total = len(flows) + len(routing)
+    assert result.stdout.splitlines() == [
+        f"discovered {len(flows)} flow(s) and {len(routing)} routing strategy(ies)",
+        f"sweep: {total} strategies, {total} job(s) queued, 0 joined a waiting job",
+    ]
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        assert sorted(ledger.known_strategies()) == sorted(
+            [(f, "flow") for f in flows] + [(r, "routing-strategy") for r in routing]
+        )
+        assert ledger.job_counts() == {"waiting": total}
+    again = archiver("sweep", "--discover", env=env, cwd=tmp_path)
+    assert again.stdout.splitlines()[-1] == (
+        f"sweep: {total} strategies, 0 job(s) queued, {total} joined a waiting job"
+    )
+
+
+def test_sweep_discover_treats_a_404_strategy_listing_as_none(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    simulator.state.inject_fault(404, path="/api/v2/routing/strategies")  # as real Genesys
+    flows = simulator.state.strategy_ids("flow")
+    result = archiver("sweep", "--discover", env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout.splitlines()[0]
+        == f"discovered {len(flows)} flow(s) and 0 routing strategy(ies)"
+    )
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        assert {source for _, source in ledger.known_strategies()} == {"flow"}
+
+
+def test_sweep_discover_fails_with_1_or_2_as_the_contract_says(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    simulator.state.inject_fault(403, path="/api/v2/flows")
+    env = cli_env(simulator, tmp_path)
+    refused = archiver("sweep", "--discover", env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("archiver: ") and "403" in refused.stderr
+    del env["GENESYS_CLIENT_ID"]
+    unconfigured = archiver("sweep", "--discover", env=env, cwd=tmp_path)
+    assert unconfigured.returncode == 2
+    assert "GENESYS_CLIENT_ID is required" in unconfigured.stderr
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        assert ledger.job_counts() == {}
+
+
+def test_worker_exits_2_naming_a_bad_setting(simulator: SimulatorServer, tmp_path: Path) -> None:
+    env = cli_env(simulator, tmp_path, JOB_LEASE_SECONDS="soon")
+    result = archiver("worker", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "archiver: JOB_LEASE_SECONDS is invalid: must be a number (got 'soon')"
+    )
+    del env["JOB_LEASE_SECONDS"], env["GENESYS_CLIENT_SECRET"]
+    result = archiver("worker", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "GENESYS_CLIENT_SECRET is required" in result.stderr
