@@ -221,7 +221,7 @@ def gunicorn_command(app: str, port: int, workers: int, pythonpath: Path) -> lis
     if (ROOT / "gunicorn.conf.py").is_file():
         command += ["-c", "gunicorn.conf.py"]
     else:  # the same settings spelled out, should the file be missing
-        command += ["-w", str(workers), "-k", "gthread", "--threads", "4", "--keep-alive", "5"]
+        command += ["-w", str(workers), "-k", "gthread", "--threads", "8", "--keep-alive", "5"]
     return [*command, "--bind", f"127.0.0.1:{port}", "--pythonpath", str(pythonpath), app]
 
 
@@ -319,7 +319,7 @@ def ledger_events(db: Path) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
-    default_workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * cores + 1, 8)))
+    default_workers = int(os.environ.get("WEB_CONCURRENCY", cores))  # as gunicorn.conf.py
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per target")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured load first")
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.senders, args.loaders, args.workers) < 1 or args.seconds <= 0:
         parser.error("--senders, --loaders, --workers and --seconds must be positive")
     args.loaders = min(args.loaders, args.senders)
-    threads = os.environ.get("WEB_THREADS", "4")
+    threads = os.environ.get("WEB_THREADS", "8")  # as gunicorn.conf.py
     print(
         f"{cores} cores; gunicorn workers={args.workers} threads={threads}; "
         f"{args.senders} senders in {args.loaders} process(es); "

@@ -1,88 +1,191 @@
 """``archiver demo``: the whole pipeline on embedded defaults, end to end.
 
-Starts the bundled Genesys Cloud simulator and a local archival endpoint on
-127.0.0.1, archives a routing strategy and a flow into ``var/demo``, creates new
-versions in the simulator, archives incrementally, and prints what happened.
+Starts, all on 127.0.0.1: the bundled Genesys Cloud simulator and a local archival
+endpoint (in this process), the web process under real gunicorn and an ``archiver
+worker`` (as child processes). The simulator sends its change notifications to the
+web process, as EventBridge or Genesys would; the worker archives what they announce.
+Everything lands in ``var/demo``; the web and worker logs stay there to read.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
-from .archive import open_archiver, summary_line
-from .config import Settings, load_settings
+import requests
+
+from .config import load_settings
 from .ledger import Ledger
 from .simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from .simulator.archival import ArchivalSink
 
 DEMO_DIR = Path("var/demo")
+ROOT = Path(__file__).resolve().parent.parent
+INBOUND_TOKEN = "demo-inbound-token"
+ADMIN_TOKEN = "demo-admin-token"
+ARCHIVAL_TOKEN = "demo-archival-token"
 
 
 def run_demo(folder: Path = DEMO_DIR) -> int:
     """Run the demo in ``folder`` (emptied first); return the exit status."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    with SimulatorServer(port=0) as sim, ArchivalSink(token="demo-archival-token") as sink:
-        settings = load_settings(
-            {
-                "GENESYS_API_URL": sim.url,
-                "GENESYS_LOGIN_URL": sim.url,
-                "GENESYS_CLIENT_ID": "demo-client",
-                "GENESYS_CLIENT_SECRET": "demo-client-secret",
-                "ARCHIVER_DB": str(folder / "ledger.db"),
-                "ARCHIVE_DIR": str(folder / "archive"),
-                "ARCHIVAL_ENDPOINT": sink.url,
-                "ARCHIVAL_TOKEN": "demo-archival-token",
-            }
+    folder = folder.resolve()
+    with ExitStack() as stack:
+        sim = stack.enter_context(SimulatorServer(port=0))
+        sink = stack.enter_context(ArchivalSink(token=ARCHIVAL_TOKEN))
+        port = _free_port()
+        env = _environment(folder, sim, sink, port)
+        web_url = f"http://127.0.0.1:{port}"
+        stack.enter_context(_process("web", _web_command(port), env, folder))
+        stack.enter_context(
+            _process("worker", [sys.executable, "-m", "service.cli", "worker"], env, folder)
         )
-        _say(f"Genesys Cloud simulator at {sim.url}; archival endpoint at {sink.url}")
-        _say(f"ledger {settings.archiver_db}, archive folder {settings.archive_dir}\n")
-        with Ledger(settings.archiver_db) as ledger, open_archiver(settings, ledger) as archiver:
-            steps = [
-                ("1. Archive a routing strategy", DEMO_STRATEGY_ID, "routing-strategy"),
-                ("2. Archive an Architect flow", DEMO_FLOW_ID, "flow"),
-            ]
-            for title, strategy_id, source in steps:
-                _say(title)
-                _say("   " + summary_line(archiver.run(strategy_id, source), settings))
-            new = sim.state.add_versions(DEMO_FLOW_ID, 2)
-            _say(f"3. Someone publishes flow versions {', '.join(new)} in Genesys Cloud")
-            run = archiver.run(DEMO_FLOW_ID, "flow")
-            _say("   " + summary_line(run, settings))
-            _say("4. Archive the flow again: nothing new, nothing sent")
-            _say("   " + summary_line(archiver.run(DEMO_FLOW_ID, "flow"), settings))
-            _report(settings, ledger, sink, sim, run.archive.location if run.archive else None)
-            checked, broken = ledger.verify_audit()
+        _wait(lambda: requests.get(f"{web_url}/readyz", timeout=2).ok, "the web process")
+        _say(f"Genesys Cloud simulator  {sim.url}")
+        _say(f"web (gunicorn)           {web_url}   logs: {folder / 'web.log'}")
+        _say(f"worker                   archiver worker   logs: {folder / 'worker.log'}")
+        _say(f"archival endpoint        {sink.url}")
+        _say(f"ledger and archives      {folder}\n")
+        admin = _Admin(web_url)
+        sim.state.notify_url = f"{web_url}/webhooks/genesys"
+        sim.state.notify_token = INBOUND_TOKEN
+
+        _say("1. Two flow versions are published; Genesys tells us through EventBridge")
+        sim.state.notify_form = "eventbridge"
+        sim.state.add_versions(DEMO_FLOW_ID, 2)
+        _say("2. A routing strategy changes; the notification comes directly")
+        sim.state.notify_form = "direct"
+        sim.state.add_versions(DEMO_STRATEGY_ID, 1)
+        _wait(lambda: len(admin.archives()) >= 2, "the first archives")
+        _show(admin.archives())
+        _say("3. One more flow version: only that one is archived")
+        sim.state.notify_form = "eventbridge"
+        new = sim.state.add_versions(DEMO_FLOW_ID, 1)
+        _wait(lambda: len(admin.archives()) >= 3, "the incremental archive")
+        latest = admin.archives()[0]
+        _say(f"   newest archive holds {latest['versionIds']} (published: {new})\n")
+        _show(admin.archives())
+        sim.state.wait_notifications(10)
+        answers = sorted({str(n.status) for n in sim.state.notifications})
+        _say(f"Notifications sent: {len(sim.state.notifications)}, answered {answers}")
+        _say(
+            f"Archival endpoint: {len(sink.state.received)} POSTs, "
+            f"{len(sink.state.stored)} distinct Idempotency-Keys stored"
+        )
+    settings = load_settings({"ARCHIVER_DB": str(folder / "ledger.db")})
+    with Ledger(settings.archiver_db) as ledger:
+        checked, broken = ledger.verify_audit()
     if broken:
         _say(f"audit log BROKEN: {broken}")
         return 1
-    _say(f"\naudit log: {checked} entries, hash chain intact")
+    _say(f"Audit log: {checked} entries, hash chain intact")
     return 0
 
 
-def _report(
-    settings: Settings, ledger: Ledger, sink: ArchivalSink, sim: SimulatorServer, last: str | None
-) -> None:
-    _say("\nArchives in the ledger (newest first):")
-    for record in ledger.list_archives():
+class _Admin:
+    """The admin API, as an operator's script would use it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+
+    def get(self, path: str) -> Any:
+        answer = self.session.get(f"{self.url}{path}", timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    def archives(self) -> list[dict[str, Any]]:
+        archives: list[dict[str, Any]] = self.get("/archives")["archives"]
+        return archives
+
+
+def _show(archives: list[dict[str, Any]]) -> None:
+    _say("   archives (GET /archives, newest first):")
+    for a in archives:
         _say(
-            f"   {record.created_at}  {record.source_type:<16} {record.strategy_name:<22}"
-            f" {len(record.version_ids):>3} versions  {record.submission:<9} {record.sha256[:12]}"
+            f"   {a['createdAt']}  {a['sourceType']:<16} {a['strategyName']:<18}"
+            f" {a['versionCount']:>2} versions  {a['submission']:<9} key {a['idempotencyKey']}"
         )
-    statuses = ", ".join(f"{r.status}" for r in sink.state.received)
-    _say(f"\nArchival endpoint received {len(sink.state.received)} POSTs ({statuses}),")
-    _say(f"   {len(sink.state.stored)} distinct Idempotency-Keys stored")
-    _say(f"Genesys Cloud API calls made: {sim.state.api_calls()}")
-    if last:
-        payload = json.loads((settings.archive_dir / last).read_text())
-        _say(f"\nVersion matrix of the last archive ({last}):")
-        for row in payload["versionMatrix"]:
-            _say(
-                f"   v{row['versionNumber']:<4} {row['versionId']:<6} created {row['createdDate']}"
-                f"  by {row['metadataTags']['originalAuthor']}"
-            )
+    _say("")
+
+
+def _environment(
+    folder: Path, sim: SimulatorServer, sink: ArchivalSink, port: int
+) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GENESYS_API_URL": sim.url,
+        "GENESYS_LOGIN_URL": sim.url,
+        "GENESYS_CLIENT_ID": "demo-client",
+        "GENESYS_CLIENT_SECRET": "demo-client-secret",
+        "ARCHIVER_DB": str(folder / "ledger.db"),
+        "ARCHIVE_DIR": str(folder / "archive"),
+        "ARCHIVAL_ENDPOINT": sink.url,
+        "ARCHIVAL_TOKEN": ARCHIVAL_TOKEN,
+        "INBOUND_TOKEN": INBOUND_TOKEN,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "WORKER_POLL_SECONDS": "0.1",
+        "SWEEP_INTERVAL_SECONDS": "0",
+    }
+
+
+def _web_command(port: int) -> list[str]:
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    return [
+        str(gunicorn),
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "service.app:create_app()",
+    ]
+
+
+@contextmanager
+def _process(name: str, command: list[str], env: dict[str, str], folder: Path) -> Iterator[None]:
+    """A child process logging to ``folder/<name>.log``, stopped with SIGTERM at the end."""
+    with open(folder / f"{name}.log", "wb") as log:
+        child = subprocess.Popen(command, env=env, cwd=folder, stdout=log, stderr=log)
+    try:
+        yield
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _wait(ready: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"the demo gave up waiting for {what} after {timeout:.0f} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _say(text: str) -> None:
