@@ -39,3 +39,6 @@ max_requests = 10000  # recycle workers now and then, spread so they do not all 
 max_requests_jitter = 1000
 accesslog = None
 errorlog = "-"
+# gunicorn 24+ opens a control socket at one fixed path per user; several web processes
+# on one machine would take it from each other. Nothing here uses it.
+control_socket_disable = True

@@ -36,6 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="run the bundled Genesys Cloud simulator")
     simulate.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    simulate.add_argument(
+        "--notify-url",
+        metavar="URL",
+        help="POST a notification of every version made through /_sim to URL "
+        "(e.g. http://127.0.0.1:8000/webhooks/genesys), carrying INBOUND_TOKEN when set",
+    )
+    simulate.add_argument(
+        "--notify-form",
+        choices=("direct", "eventbridge"),
+        default="direct",
+        help="send notifications as Genesys does (direct, default) "
+        "or as an EventBridge API destination does (eventbridge)",
+    )
 
     commands.add_parser("demo", help="the whole pipeline on embedded defaults, with a summary")
 
@@ -68,10 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "simulate":
             from .simulator import run_simulator
 
+            if args.notify_url is not None and not args.notify_url.startswith(
+                ("http://", "https://")
+            ):
+                raise UsageError(
+                    f"--notify-url must be an http:// or https:// URL, got {args.notify_url!r}"
+                )
             run_simulator(
                 args.port,
                 client_id=settings.genesys_client_id,
                 client_secret=settings.genesys_client_secret,
+                notify_url=args.notify_url,
+                notify_form=args.notify_form,
+                notify_token=settings.inbound_token,
             )
             return 0
     except (ConfigError, UsageError) as exc:
