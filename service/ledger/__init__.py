@@ -12,11 +12,14 @@ from .audit import AuditEntry, AuditVerbs
 from .db import close, connect, transaction
 from .events import Accepted, EventVerbs, IncomingEvent
 from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
+from .outbox import Delivery, DeliveryState, OutboxVerbs
 
 __all__ = [
     "Accepted",
     "ArchiveRecord",
     "AuditEntry",
+    "Delivery",
+    "DeliveryState",
     "IncomingEvent",
     "Job",
     "JobRetry",
@@ -27,7 +30,7 @@ __all__ = [
 ]
 
 
-class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs):
+class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs, OutboxVerbs):
     """One process's handle on the ledger file. Open it after any fork, never before."""
 
     def __init__(self, path: Path) -> None:

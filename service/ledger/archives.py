@@ -82,6 +82,7 @@ class ArchiveVerbs:
     db: Database
 
     audit: Callable[..., Any]  # from AuditVerbs
+    add_event: Callable[..., Any]  # from OutboxVerbs
 
     def archived_version_ids(self, strategy_id: str) -> set[str]:
         """Ids of every version of ``strategy_id`` that some archive holds."""
@@ -138,8 +139,10 @@ class ArchiveVerbs:
         size: int,
         location: str,
         submission: Submission,
+        notify: Sequence[str] = (),
     ) -> ArchiveRecord:
-        """Record a stored archive, its versions, its strategy and an audit entry, atomically."""
+        """Record a stored archive, its versions, its strategy, an audit entry and its
+        completion event for each target in ``notify``, atomically."""
         now = iso(utcnow())
         archive_id = str(uuid.uuid4())
         with transaction(self.db):
@@ -172,6 +175,22 @@ class ArchiveVerbs:
                 idempotencyKey=idempotency_key,
                 versionCount=len(version_ids),
                 sha256=sha256,
+            )
+            self.add_event(
+                "strategy.archive.completed",
+                strategy_id,
+                {
+                    "strategyId": strategy_id,
+                    "strategyName": strategy_name,
+                    "sourceType": source_type,
+                    "archiveId": archive_id,
+                    "idempotencyKey": idempotency_key,
+                    "versionCount": len(version_ids),
+                    "versionIds": list(version_ids),
+                    "archiveTimestamp": archive_timestamp,
+                    "contentSha256": sha256,
+                },
+                notify,
             )
         record = self.get_archive(archive_id)
         assert record is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -102,6 +102,7 @@ class JobVerbs:
 
     db: Database
     audit: Callable[..., Any]  # from AuditVerbs
+    add_event: Callable[..., Any]  # from OutboxVerbs
 
     def enqueue(
         self,
@@ -198,8 +199,21 @@ class JobVerbs:
             self.audit("job.done", job.strategy_id, jobId=job_id, **result)
         return job
 
-    def fail(self, job_id: str, owner: str, error: str, *, retryable: bool, retry: JobRetry) -> Job:
-        """Record a failed try: wait and retry, hand over to a newer waiting job, or die."""
+    def fail(
+        self,
+        job_id: str,
+        owner: str,
+        error: str,
+        *,
+        retryable: bool,
+        retry: JobRetry,
+        notify: Sequence[str] = (),
+    ) -> Job:
+        """Record a failed try: wait and retry, hand over to a newer waiting job, or die.
+
+        A job that dies sends ``strategy.archive.failed`` to each target in ``notify``,
+        written in the same transaction.
+        """
         with transaction(self.db):
             now = utcnow()
             job = self.get_job(job_id)
@@ -223,6 +237,19 @@ class JobVerbs:
             )
             action = {JobState.DEAD: "job.dead"}.get(state, "job.failed")
             self.audit(action, job.strategy_id, jobId=job_id, tries=job.tries, error=error)
+            if state is JobState.DEAD:
+                self.add_event(
+                    "strategy.archive.failed",
+                    job.strategy_id,
+                    {
+                        "strategyId": job.strategy_id,
+                        "sourceType": job.source_type,
+                        "jobId": job_id,
+                        "tries": job.tries,
+                        "error": error,
+                    },
+                    notify,
+                )
             updated = self.get_job(job_id)
             assert updated is not None
             return updated

@@ -113,3 +113,34 @@ def _events_jobs(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS(name="0003_outbox")
+def _outbox(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE outbox_events (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            strategy_id TEXT,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            event_id TEXT NOT NULL REFERENCES outbox_events(id),
+            target TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_status INTEGER,
+            last_error TEXT,
+            lease_owner TEXT,
+            lease_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT
+        );
+        CREATE UNIQUE INDEX deliveries_once ON deliveries(event_id, target);
+        CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+        """
+    )

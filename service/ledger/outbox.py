@@ -1,0 +1,234 @@
+"""The outbox: completion events and their deliveries, one per configured target.
+
+An event is written in the same transaction as the archive (or the dead job) it
+announces, so that it can never be lost; its body is fixed then, byte for byte, and
+every retry sends the same bytes. Deliveries are claimed with a lease like jobs,
+and never two at once for one target, so that a slow or dead target holds up only
+its own lane.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..clock import iso, utcnow
+from .db import transaction
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at (maybe now), or in flight under a lease
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up: 410, or the retry schedule ran out
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event_id: str
+    event_type: str
+    target: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: str
+    last_status: int | None
+    last_error: str | None
+    created_at: str
+    delivered_at: str | None
+    body: str  # the event's exact JSON
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view for admin output (without the body)."""
+        return {
+            "deliveryId": self.id,
+            "eventId": self.event_id,
+            "eventType": self.event_type,
+            "target": self.target,
+            "state": str(self.state),
+            "attempts": self.attempts,
+            "nextAttemptAt": self.next_attempt_at,
+            "lastStatus": self.last_status,
+            "lastError": self.last_error,
+            "createdAt": self.created_at,
+            "deliveredAt": self.delivered_at,
+        }
+
+
+_SELECT = (
+    "SELECT d.id, d.event_id, e.type, d.target, d.state, d.attempts, d.next_attempt_at,"
+    " d.last_status, d.last_error, d.created_at, d.delivered_at, e.body"
+    " FROM deliveries d JOIN outbox_events e ON e.id = d.event_id"
+)
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    values = list(row)
+    values[4] = DeliveryState(values[4])
+    return Delivery(*values)
+
+
+class OutboxVerbs:
+    """Writing events to the outbox and working through their deliveries."""
+
+    db: Database
+    audit: Callable[..., Any]  # from AuditVerbs
+
+    def add_event(
+        self, event_type: str, strategy_id: str | None, data: dict[str, Any], targets: Sequence[str]
+    ) -> str | None:
+        """Write one event and a delivery per target; inside the caller's transaction."""
+        if not targets:
+            return None
+        now = iso(utcnow())
+        event_id = str(uuid.uuid4())
+        body = json.dumps(
+            {"type": event_type, "timestamp": now, "data": data}, separators=(",", ":")
+        )
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO outbox_events (id, type, strategy_id, body, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [event_id, event_type, strategy_id, body, now],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO deliveries (id, event_id, target, state, next_attempt_at, created_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?)",
+                [(str(uuid.uuid4()), event_id, target, now, now) for target in targets],
+            )
+        return event_id
+
+    def claim_delivery(
+        self, owner: str, *, lease_seconds: float, targets: Sequence[str]
+    ) -> Delivery | None:
+        """The oldest due delivery to one of ``targets`` whose lane is free, leased to ``owner``."""
+        if not targets:
+            return None
+        marks = ", ".join("?" * len(targets))
+        with transaction(self.db):
+            now = utcnow()
+            now_text = iso(now)
+            row = self.db.execute(
+                "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
+                " AND (lease_expires_at IS NULL OR lease_expires_at <= ?)"
+                f" AND target IN ({marks})"
+                " AND target NOT IN (SELECT target FROM deliveries WHERE state = 'pending'"
+                " AND lease_expires_at > ?)"
+                " ORDER BY next_attempt_at, created_at LIMIT 1",
+                [now_text, now_text, *targets, now_text],
+            ).fetchone()
+            if row is None:
+                return None
+            self.db.execute(
+                "UPDATE deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+                [owner, iso(now + timedelta(seconds=lease_seconds)), row[0]],
+            )
+            return self.get_delivery(row[0])
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        owner: str,
+        *,
+        outcome: DeliveryState,
+        status: int | None,
+        detail: str,
+        retry_in: float | None = None,
+    ) -> Delivery | None:
+        """One attempt's outcome; None when the lease was lost (another worker has it now)."""
+        with transaction(self.db):
+            now = utcnow()
+            next_at = iso(now + timedelta(seconds=retry_in or 0))
+            cursor = self.db.execute(
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?,"
+                " last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL,"
+                " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END"
+                " WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+                [
+                    str(outcome),
+                    status,
+                    None if outcome is DeliveryState.DELIVERED else detail,
+                    next_at,
+                    str(outcome),
+                    iso(now),
+                    delivery_id,
+                    owner,
+                ],
+            )
+            if cursor.rowcount != 1:
+                return None
+            delivery = self.get_delivery(delivery_id)
+            assert delivery is not None
+            if outcome is not DeliveryState.PENDING:
+                self.audit(
+                    f"delivery.{outcome}",
+                    delivery.event_id,
+                    deliveryId=delivery_id,
+                    target=delivery.target,
+                    attempts=delivery.attempts,
+                    status=status,
+                    detail=detail,
+                )
+            return delivery
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        """One delivery with its event, or None."""
+        row = self.db.execute(f"{_SELECT} WHERE d.id = ?", [delivery_id]).fetchone()
+        return _delivery(row) if row else None
+
+    def list_deliveries(
+        self,
+        *,
+        state: str | None = None,
+        strategy_id: str | None = None,
+        since: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Delivery]:
+        """Deliveries, newest first."""
+        where, params = ["1 = 1"], []
+        if state:
+            where.append("d.state = ?")
+            params.append(state)
+        if strategy_id:
+            where.append("e.strategy_id = ?")
+            params.append(strategy_id)
+        if since:
+            where.append("d.created_at >= ?")
+            params.append(since)
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY d.created_at DESC, d.rowid DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_delivery(r) for r in self.db.execute(sql, params)]
+
+    def redeliver(self, *, delivery_id: str | None = None, dead: bool = False) -> list[str]:
+        """Make dead deliveries (one, or all) pending and due now; return their ids."""
+        with transaction(self.db):
+            now = iso(utcnow())
+            if delivery_id:
+                rows = self.db.execute(
+                    "SELECT id FROM deliveries WHERE id = ? AND state = 'dead'", [delivery_id]
+                ).fetchall()
+            elif dead:
+                rows = self.db.execute("SELECT id FROM deliveries WHERE state = 'dead'").fetchall()
+            else:
+                rows = []
+            ids = [r[0] for r in rows]
+            self.db.conn.executemany(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0,"
+                " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+                [(now, i) for i in ids],
+            )
+            for i in ids:
+                self.audit("admin.redeliver", i)
+            return ids
+
+    def outbox_backlog(self) -> int:
+        """Deliveries not yet delivered nor dead."""
+        row = self.db.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()
+        return int(row[0])

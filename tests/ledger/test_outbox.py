@@ -1,0 +1,159 @@
+"""The outbox: events written with what they announce, deliveries leased per target lane."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from service.ledger import DeliveryState, JobRetry, Ledger, Submission
+
+STRATEGY = "38426578-d900-459f-a7e7-3260397f7ca3"
+TARGETS = ["https://one.example/hook", "gh"]
+
+
+def archive(ledger: Ledger, key: str = "key-1", notify: list[str] | None = None):
+    return ledger.record_archive(
+        idempotency_key=key,
+        strategy_id=STRATEGY,
+        source_type="routing-strategy",
+        strategy_name="Priority routing",
+        version_ids=["v1", "v2"],
+        archive_timestamp="2026-11-28T07:00:00.000Z",
+        sha256="ab" * 32,
+        size=10,
+        location=f"routing-strategy/{STRATEGY}/{key}.json",
+        submission=Submission.LOCAL,
+        notify=TARGETS if notify is None else notify,
+    )
+
+
+def test_an_archive_writes_one_event_and_a_delivery_per_target(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        record = archive(ledger)
+        deliveries = ledger.list_deliveries()
+        assert sorted(d.target for d in deliveries) == sorted(TARGETS)
+        assert len({d.event_id for d in deliveries}) == 1
+        body = json.loads(deliveries[0].body)
+        assert body["type"] == "strategy.archive.completed"
+        assert body["data"] == {
+            "strategyId": STRATEGY,
+            "strategyName": "Priority routing",
+            "sourceType": "routing-strategy",
+            "archiveId": record.id,
+            "idempotencyKey": "key-1",
+            "versionCount": 2,
+            "versionIds": ["v1", "v2"],
+            "archiveTimestamp": "2026-11-28T07:00:00.000Z",
+            "contentSha256": "ab" * 32,
+        }
+        assert body["timestamp"].endswith("Z")
+        assert ledger.outbox_backlog() == 2
+
+
+def test_no_targets_no_event(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger, notify=[])
+        assert ledger.list_deliveries() == []
+
+
+def test_a_failed_archive_write_leaves_no_event(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger)
+        with pytest.raises(sqlite3.IntegrityError):
+            archive(ledger)  # same key again: the whole write rolls back
+        assert len(ledger.list_deliveries()) == 2
+        count = ledger.db.execute("SELECT count(*) FROM outbox_events").fetchone()[0]
+        assert count == 1
+
+
+def test_a_dead_job_announces_its_failure(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        job_id, _ = ledger.enqueue(STRATEGY, "routing-strategy", reason="admin")
+        job = ledger.claim("w1", lease_seconds=30, max_running=1)
+        assert job is not None and job.id == job_id
+        ledger.fail(job_id, "w1", "404 not.found", retryable=False, retry=JobRetry(), notify=["gh"])
+        (delivery,) = ledger.list_deliveries()
+        body = json.loads(delivery.body)
+        assert body["type"] == "strategy.archive.failed"
+        assert body["data"] == {
+            "strategyId": STRATEGY,
+            "sourceType": "routing-strategy",
+            "jobId": job_id,
+            "tries": 1,
+            "error": "404 not.found",
+        }
+
+
+def test_one_delivery_in_flight_per_target(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger, "key-1")
+        archive(ledger, "key-2")
+        first = ledger.claim_delivery("w1", lease_seconds=30, targets=TARGETS)
+        second = ledger.claim_delivery("w2", lease_seconds=30, targets=TARGETS)
+        third = ledger.claim_delivery("w3", lease_seconds=30, targets=TARGETS)
+        assert first is not None and second is not None
+        assert {first.target, second.target} == set(TARGETS)
+        assert third is None  # both lanes busy, though two more deliveries are due
+        only = ledger.claim_delivery("w4", lease_seconds=30, targets=["elsewhere"])
+        assert only is None
+
+
+def test_attempt_outcomes_and_lost_leases(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger, notify=["gh"])
+        claimed = ledger.claim_delivery("w1", lease_seconds=30, targets=["gh"])
+        assert claimed is not None
+        retried = ledger.record_attempt(
+            claimed.id, "w1", outcome=DeliveryState.PENDING, status=503, detail="503", retry_in=60
+        )
+        assert retried is not None
+        assert (retried.state, retried.attempts, retried.last_status) == (
+            DeliveryState.PENDING,
+            1,
+            503,
+        )
+        assert ledger.claim_delivery("w1", lease_seconds=30, targets=["gh"]) is None  # not due
+        stale = ledger.record_attempt(
+            claimed.id, "w1", outcome=DeliveryState.DELIVERED, status=204, detail="204"
+        )
+        assert stale is None  # the lease went with the first outcome
+        ledger.db.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00.000Z'")
+        again = ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"])
+        assert again is not None
+        done = ledger.record_attempt(
+            again.id, "w2", outcome=DeliveryState.DELIVERED, status=204, detail="204"
+        )
+        assert done is not None and done.state is DeliveryState.DELIVERED
+        assert done.delivered_at is not None and done.last_error is None
+        assert ledger.outbox_backlog() == 0
+        assert "delivery.delivered" in [e.action for e in ledger.audit_entries()]
+
+
+def test_expired_lease_is_taken_over(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger, notify=["gh"])
+        first = ledger.claim_delivery("w1", lease_seconds=30, targets=["gh"])
+        assert first is not None
+        ledger.db.execute("UPDATE deliveries SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
+        second = ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"])
+        assert second is not None and second.id == first.id
+
+
+def test_redeliver_revives_dead_deliveries(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger, notify=["gh"])
+        claimed = ledger.claim_delivery("w1", lease_seconds=30, targets=["gh"])
+        assert claimed is not None
+        ledger.record_attempt(
+            claimed.id, "w1", outcome=DeliveryState.DEAD, status=410, detail="410 Gone"
+        )
+        assert [d.id for d in ledger.list_deliveries(state="dead")] == [claimed.id]
+        assert ledger.redeliver(delivery_id="unknown") == []
+        assert ledger.redeliver(dead=True) == [claimed.id]
+        revived = ledger.get_delivery(claimed.id)
+        assert revived is not None
+        assert (revived.state, revived.attempts) == (DeliveryState.PENDING, 0)
+        assert ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"]) is not None
