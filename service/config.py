@@ -19,6 +19,8 @@ from cerberus import Validator
 from dotenv import dotenv_values
 
 from .errors import ConfigError
+from .outbound.deliver import DeliverySchedule
+from .outbound.targets import Target, parse_targets
 from .validation import problems
 
 
@@ -56,6 +58,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "INBOUND_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
     "ADMIN_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
     "VCS_WEBHOOK_URLS": {"type": "string", "nullable": True, "default": None},
+    "VCS_TARGETS": {"type": "string", "nullable": True, "default": None},
+    "VCS_RETRY_SCHEDULE": {"type": "string", "nullable": True, "default": None},
     "VCS_WEBHOOK_SECRET": {
         "type": "string",
         "regex": r"^whsec_[A-Za-z0-9+/]+={0,2}$",
@@ -105,6 +109,8 @@ class Settings:
     admin_token: str | None = field(default=None, repr=False)
     vcs_webhook_urls: tuple[str, ...] = ()
     vcs_webhook_secret: str | None = field(default=None, repr=False)
+    vcs_targets: tuple[Target, ...] = ()
+    vcs_retry_schedule: DeliverySchedule = field(default_factory=DeliverySchedule)
     sweep_interval_seconds: int = 3600
     port: int = 8000
     worker_threads: int | None = None  # None: as many as max_concurrent_archives
@@ -127,7 +133,7 @@ class Settings:
             self.admin_token,
             self.vcs_webhook_secret,
         )
-        return [v for v in values if v]
+        return [v for v in values if v] + [s for t in self.vcs_targets for s in t.secrets()]
 
     def require(self, *names: str, purpose: str) -> None:
         """Raise ``ConfigError`` naming the first of ``names`` (env names) that is unset."""
@@ -194,9 +200,17 @@ def _build(values: Mapping[str, Any]) -> Settings:
         "archiver_db": Path(values["ARCHIVER_DB"]),
         "archive_dir": Path(values["ARCHIVE_DIR"]),
         "vcs_webhook_urls": hooks,
+        "vcs_targets": parse_targets(
+            values.get("VCS_TARGETS"), hooks, values.get("VCS_WEBHOOK_SECRET")
+        ),
     }
+    if values.get("VCS_RETRY_SCHEDULE"):
+        try:
+            kwargs["vcs_retry_schedule"] = DeliverySchedule.parse(values["VCS_RETRY_SCHEDULE"])
+        except ValueError as exc:
+            raise ConfigError(f"VCS_RETRY_SCHEDULE is invalid: {exc}") from None
     taken = {"GENESYS_REGION", "GENESYS_API_URL", "GENESYS_LOGIN_URL", "ARCHIVER_DB"}
-    taken |= {"ARCHIVE_DIR", "VCS_WEBHOOK_URLS"}
+    taken |= {"ARCHIVE_DIR", "VCS_WEBHOOK_URLS", "VCS_TARGETS", "VCS_RETRY_SCHEDULE"}
     names = {f.name for f in fields(Settings)}
     for name, value in values.items():
         if name not in taken and name.lower() in names:

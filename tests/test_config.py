@@ -94,3 +94,39 @@ def test_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "archiver: RETENTION_DAYS is invalid: must be a whole number (got 'soon')"
     ]
+
+
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_targets_simple_and_json_forms() -> None:
+    settings = load_settings(
+        {
+            "VCS_WEBHOOK_URLS": "http://127.0.0.1:9/hook?sig=abc",
+            "VCS_WEBHOOK_SECRET": WHSEC,
+            "VCS_TARGETS": '[{"name": "gh", "type": "github", "repository": "acme/routing",'
+            ' "token": "ghp_secret_token"}]',
+            "VCS_RETRY_SCHEDULE": "1,2,3",
+        }
+    )
+    assert [(t.name, t.kind) for t in settings.vcs_targets] == [
+        ("http://127.0.0.1:9/hook", "webhook"),
+        ("gh", "github"),
+    ]
+    assert settings.vcs_retry_schedule.delays == (1.0, 2.0, 3.0)
+    assert "ghp_secret_token" in settings.secrets()
+    assert "ghp_secret_token" not in repr(settings)
+
+
+def test_bad_targets_name_the_path_and_hide_secrets() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            {
+                "VCS_TARGETS": '[{"name": "gh", "type": "github", "repository": "no-slash",'
+                ' "token": "ghp_secret_token"}]'
+            }
+        )
+    assert str(caught.value).startswith("VCS_TARGETS[0].repository is invalid")
+    assert "ghp_secret_token" not in str(caught.value)
+    with pytest.raises(ConfigError, match="VCS_RETRY_SCHEDULE is invalid"):
+        load_settings({"VCS_RETRY_SCHEDULE": "soon"})
