@@ -1,0 +1,311 @@
+"""One delivery attempt of one outbox event to one target, and the schedule of retries.
+
+The worker owns the loop: it claims a delivery, calls ``Deliverer.attempt`` and records
+the ``Attempt``; ``DeliverySchedule`` says when to try again. The body is the event's
+stored bytes, the same on every retry, and so is ``webhook-id``; only the timestamp and
+the signature over it change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Any
+
+import requests
+
+from ..clock import utcnow
+from .signing import hub_signature, standard_signature
+from .targets import GITHUB, GITLAB, Target
+
+USER_AGENT = "genesys-strategy-archiver"
+GITHUB_API_VERSION = "2022-11-28"
+# GitHub refuses a client_payload with more than 10 top-level keys or over 64 KB.
+CLIENT_PAYLOAD_KEYS = 10
+CLIENT_PAYLOAD_LIMIT = 64_000
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+@dataclass(frozen=True)
+class DeliverySchedule:
+    """Waits between failed attempts, after the Standard Webhooks example schedule.
+
+    The default waits 27.6 hours in all before giving up. Jitter only lengthens a wait
+    (by up to ``jitter`` of it), so the schedule never runs shorter than its delays add up to.
+    """
+
+    delays: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if any(not math.isfinite(d) or d < 0 for d in self.delays):
+            raise ValueError("retry delays must be finite numbers of seconds, not negative")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("jitter must be a fraction between 0 and 1")
+
+    @property
+    def total(self) -> float:
+        """Seconds from the first failed attempt to giving up, before jitter."""
+        return float(sum(self.delays))
+
+    def next_delay(self, attempts: int) -> float | None:
+        """Seconds to wait after ``attempts`` failed attempts, or None: give up (dead)."""
+        if attempts < 1:
+            raise ValueError("attempts counts failed attempts and starts at 1")
+        if attempts > len(self.delays):
+            return None
+        delay = float(self.delays[attempts - 1])
+        return delay + delay * random.uniform(0.0, self.jitter)
+
+    @classmethod
+    def parse(cls, text: str) -> DeliverySchedule:
+        """Delays from ``"5,300,1800"``; a unit may follow each number: ``"5s,5m,30m,2h"``."""
+        delays = []
+        for part in text.split(","):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", part)
+            if match is None:
+                raise ValueError(
+                    "a retry schedule is a comma-separated list of seconds, such as 5,300,1800"
+                )
+            delays.append(float(match[1]) * _UNITS[match[2]])
+        return cls(delays=tuple(delays))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt came to; ``detail`` is one line and holds no secret."""
+
+    outcome: str  # an Outcome: "delivered" | "retry" | "dead"
+    status: int | None  # HTTP status; None on a network error or timeout
+    detail: str
+    retry_after: float | None = None  # seconds, from a 429's Retry-After
+
+
+class Deliverer:
+    """One ``requests.Session`` per target, built once; an explicit timeout on every call."""
+
+    def __init__(self, targets: Sequence[Target], *, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self._targets = {target.name: target for target in targets}
+        self._sessions = {target.name: _session(target) for target in targets}
+
+    def attempt(
+        self,
+        target_name: str,
+        event_id: str,
+        event_type: str,
+        body: bytes,
+        *,
+        now: int | None = None,
+    ) -> Attempt:
+        """POST the event to the target once; never raises for anything the remote side does."""
+        target = self._targets.get(target_name)
+        if target is None:
+            return Attempt(Outcome.DEAD, None, f"target {target_name} is no longer configured")
+        timestamp = int(utcnow().timestamp()) if now is None else now
+        try:
+            request = _request(target, event_id, event_type, body, timestamp)
+        except ValueError as exc:
+            return Attempt(Outcome.DEAD, None, str(exc))
+        try:
+            response = self._sessions[target_name].post(
+                target.endpoint,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,  # only a short excerpt of an error body is ever read
+                **request,
+            )
+        except requests.RequestException as exc:
+            return Attempt(Outcome.RETRY, None, self._network_detail(exc))
+        with response:
+            return _judge(response, timestamp, target.secrets())
+
+    def close(self) -> None:
+        """Close every session."""
+        for session in self._sessions.values():
+            session.close()
+
+    def _network_detail(self, exc: requests.RequestException) -> str:
+        # The exception's own text names the URL, whose query string may hold a token.
+        if isinstance(exc, requests.Timeout):
+            return f"timeout after {self.timeout:g} s"
+        if isinstance(exc, requests.exceptions.SSLError):
+            return "connection failed: TLS error"
+        cause = _os_error(exc)
+        if cause is not None and cause.strerror:
+            return f"connection failed: {cause.strerror.lower()}"
+        return f"connection failed ({type(exc).__name__})"
+
+
+def _session(target: Target) -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    if target.kind == GITHUB:
+        session.headers["Authorization"] = f"Bearer {target.token}"
+        session.headers["Accept"] = "application/vnd.github+json"
+        session.headers["X-GitHub-Api-Version"] = GITHUB_API_VERSION
+    return session
+
+
+def _request(
+    target: Target, event_id: str, event_type: str, body: bytes, timestamp: int
+) -> dict[str, Any]:
+    """The ``data`` and ``headers`` of the POST, by the target's kind."""
+    if target.kind == GITHUB:
+        dispatch = {
+            "event_type": target.event_type,
+            "client_payload": client_payload(event_id, event_type, _event(body)),
+        }
+        return {"data": _compact(dispatch), "headers": {"Content-Type": "application/json"}}
+    if target.kind == GITLAB:
+        data = _event(body).get("data")
+        strategy = data.get("strategyId") if isinstance(data, dict) else None
+        form = {
+            "token": target.token,
+            "ref": target.ref,
+            "variables[ARCHIVER_EVENT_ID]": event_id,
+            "variables[ARCHIVER_EVENT_TYPE]": event_type,
+            "variables[ARCHIVER_STRATEGY_ID]": str(strategy or ""),
+            "variables[ARCHIVER_EVENT]": body.decode("utf-8"),
+        }
+        return {"data": form}
+    secret = target.secret or ""
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": standard_signature(secret, event_id, timestamp, body),
+        "X-Hub-Signature-256": hub_signature(secret, body),
+    }
+    return {"data": body, "headers": headers}
+
+
+def client_payload(event_id: str, event_type: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The event within GitHub's limits; ``versionIds`` go first when it is too big."""
+    found = event.get("data")
+    data: dict[str, Any] = found if isinstance(found, dict) else {}
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "timestamp": event.get("timestamp"),
+        "data": data,
+    }
+    if len(_compact(payload)) < CLIENT_PAYLOAD_LIMIT:
+        return payload
+    if "versionIds" in data:
+        data = {k: v for k, v in data.items() if k != "versionIds"} | {"versionIdsTruncated": True}
+        payload["data"] = data
+        if len(_compact(payload)) < CLIENT_PAYLOAD_LIMIT:
+            return payload
+    # Still too big (a huge error text, say): keep only the short scalar fields.
+    short = {k: v for k, v in data.items() if _short(v)}
+    payload["data"] = short | {"dataTruncated": True}
+    return payload
+
+
+def _event(body: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        event = None
+    if not isinstance(event, dict):
+        raise ValueError("event body is not a JSON object")
+    return event
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 200)
+
+
+def _judge(response: requests.Response, timestamp: int, secrets: list[str]) -> Attempt:
+    status = response.status_code
+    reason = response.reason or _phrase(status)
+    if 200 <= status < 300:
+        return Attempt(Outcome.DELIVERED, status, f"{status} {reason}")
+    detail = f"{status} {reason}"
+    if 300 <= status < 400:
+        detail += " (redirect not followed)"
+    excerpt = _excerpt(response)
+    if excerpt:
+        detail += f": {excerpt}"
+    detail = _redact(detail, secrets)
+    if status == 410:
+        return Attempt(Outcome.DEAD, status, detail)
+    if status == 429:
+        wait = retry_after(response.headers.get("Retry-After"), timestamp)
+        return Attempt(Outcome.RETRY, status, detail, wait)
+    return Attempt(Outcome.RETRY, status, detail)
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from ``now`` that a ``Retry-After`` (seconds or HTTP date) asks for, or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _excerpt(response: requests.Response, limit: int = 200) -> str:
+    try:
+        raw = response.raw.read(limit * 2, decode_content=True) or b""
+    except Exception:  # a body that fails half-way is no reason to lose the status
+        return ""
+    text = " ".join(raw.decode("utf-8", errors="replace").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The operating system's error under requests' and urllib3's wrappers, if any."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        wrapper = type(current).__module__.split(".")[0] in {"requests", "urllib3"}
+        if isinstance(current, OSError) and not wrapper:
+            return current
+        stack += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        stack += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return None
