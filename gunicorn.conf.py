@@ -5,19 +5,25 @@ Run as ``gunicorn -c gunicorn.conf.py "service.app:create_app()"`` (the Procfile
 Settings come from the same validated ``Settings`` as everything else, read here once
 in the master so that a bad variable stops the process at start (one line, exit 2).
 The app is not preloaded: each worker builds it and opens its own ledger connection
-after the fork.
+after the fork. Metrics: the master points prometheus-client at ``METRICS_DIR`` before
+any worker exists (and before anything imports prometheus-client), so that each worker
+writes its own file there and ``/metrics`` adds them up, with the worker process's.
 """
 
 import multiprocessing
 import os
 import sys
+from typing import Any
 
 from service.config import load_settings
 from service.errors import ConfigError
+from service.ops.multiprocess import process_exited, use_folder
 
 try:
     _settings = load_settings()
     _settings.require("INBOUND_TOKEN", purpose="by the web process")
+    # Files of processes that no longer run are from an earlier start: their counts go.
+    use_folder(_settings.metrics_dir, clear_stale=True)
 except ConfigError as exc:
     print(f"archiver web: {exc}", file=sys.stderr)
     sys.exit(2)
@@ -42,3 +48,8 @@ errorlog = "-"
 # gunicorn 24+ opens a control socket at one fixed path per user; several web processes
 # on one machine would take it from each other. Nothing here uses it.
 control_socket_disable = True
+
+
+def child_exit(server: object, worker: Any) -> None:
+    """A web worker has exited: tell prometheus-client (its counts stay in the totals)."""
+    process_exited(worker.pid)

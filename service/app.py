@@ -37,9 +37,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(webhooks)
     from .web.admin import blueprint as admin
     from .web.health import blueprint as health
+    from .web.metrics import blueprint as metrics
 
     app.register_blueprint(admin)
     app.register_blueprint(health)
+    app.register_blueprint(metrics)
     return app
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .config import Settings, load_settings
-from .errors import ArchiverError, ConfigError, UsageError
+from .errors import ArchiverError, ConfigError, LedgerError, UsageError
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 SOURCE_TYPES = ("flow", "routing-strategy")
 
@@ -52,14 +56,92 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="the whole pipeline on embedded defaults, with a summary")
 
-    commands.add_parser("worker", help="run archive jobs and the scheduled sweep until SIGTERM")
+    commands.add_parser(
+        "worker", help="run archive jobs, outbound deliveries and the sweep until SIGTERM"
+    )
     sweep = commands.add_parser("sweep", help="queue a job for every strategy the ledger knows")
     sweep.add_argument(
         "--discover",
         action="store_true",
         help="first list every flow and routing strategy of the org, and queue those too",
     )
+    _add_admin_commands(commands)
     return parser
+
+
+def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``ledger``, ``audit verify`` and ``outbox redeliver``."""
+    from .admin_queries import DEFAULT_LIMIT, QUERIES
+
+    ledger = commands.add_parser("ledger", help="list what the ledger holds, newest first")
+    ledger.add_argument("kind", choices=list(QUERIES), help="what to list")
+    ledger.add_argument("--strategy", type=_uuid_arg, metavar="ID", help="only this strategy")
+    ledger.add_argument(
+        "--status",
+        metavar="S",
+        help="only this state (archives: submission; jobs and deliveries: state)",
+    )
+    ledger.add_argument(
+        "--since", type=_since_arg, metavar="ISO", help="only since this ISO-8601 time (UTC)"
+    )
+    ledger.add_argument(
+        "--limit",
+        type=_count_arg,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"at most N rows, newest first (default {DEFAULT_LIMIT}; 0: all)",
+    )
+    ledger.add_argument("--json", action="store_true", help="print a JSON array")
+
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    audit_commands.add_parser("verify", help="check the hash chain; exit 1 at the first break")
+
+    outbox = commands.add_parser("outbox", help="outbound completion events")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True, metavar="COMMAND")
+    redeliver = outbox_commands.add_parser("redeliver", help="send dead deliveries again")
+    which = redeliver.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", type=_delivery_id_arg, metavar="ID", help="this dead delivery")
+    which.add_argument("--dead", action="store_true", help="every dead delivery")
+
+
+def _uuid_arg(value: str) -> str:
+    from .ids import require_uuid
+
+    try:
+        return require_uuid(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _delivery_id_arg(value: str) -> str:
+    from .ids import require_uuid
+
+    try:
+        return require_uuid(value, "delivery id")
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _since_arg(value: str) -> str:
+    from .admin_queries import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an ISO-8601 time such as 2026-01-31 or 2026-01-31T08:00:00Z, got {value!r}"
+        ) from None
+
+
+def _count_arg(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {value!r}")
+    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _worker(settings)
         if args.command == "sweep":
             return _sweep(settings, args)
+        if args.command == "ledger":
+            return _ledger(settings, args)
+        if args.command == "audit":
+            return _audit_verify(settings)
+        if args.command == "outbox":
+            return _redeliver(settings, args)
         if args.command == "simulate":
             from .simulator import run_simulator
 
@@ -127,6 +215,11 @@ def _archive(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings) -> int:
     import logging
 
+    from .ops.multiprocess import use_folder
+
+    # Before the worker's modules import prometheus-client: its metrics go to files that
+    # the web process's /metrics adds up.
+    use_folder(settings.metrics_dir)
     from .worker import Worker
 
     logging.basicConfig(
@@ -161,6 +254,64 @@ def _sweep(settings: Settings, args: argparse.Namespace) -> int:
         f"sweep: {result.strategies} strategies, {result.queued} job(s) queued, "
         f"{result.joined} joined a waiting job"
     )
+    return 0
+
+
+def _open_existing_ledger(settings: Settings) -> Ledger:
+    """The ledger, which the admin commands read but never create."""
+    from .ledger import Ledger
+
+    if not settings.archiver_db.is_file():
+        raise LedgerError(f"no ledger at {settings.archiver_db} (ARCHIVER_DB)")
+    return Ledger(settings.archiver_db)
+
+
+def _ledger(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from .admin_queries import QUERIES, render_table
+
+    query = QUERIES[args.kind]
+    with _open_existing_ledger(settings) as ledger:
+        rows = query(
+            ledger,
+            strategy_id=args.strategy,
+            status=args.status,
+            since=args.since,
+            limit=args.limit or None,
+        )
+    print(json.dumps(rows, indent=2) if args.json else render_table(args.kind, rows))
+    return 0
+
+
+def _audit_verify(settings: Settings) -> int:
+    with _open_existing_ledger(settings) as ledger:
+        count, broken = ledger.verify_audit()
+    if broken:
+        print(f"archiver: audit log broken: {broken}", file=sys.stderr)
+        return 1
+    print(f"{count} entries, hash chain intact")
+    return 0
+
+
+def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
+    from .ledger import DeliveryState
+
+    with _open_existing_ledger(settings) as ledger:
+        if args.id:
+            delivery = ledger.get_delivery(args.id)
+            if delivery is None:
+                raise LedgerError(f"no delivery {args.id}")
+            if delivery.state is not DeliveryState.DEAD:
+                raise LedgerError(
+                    f"delivery {args.id} is {delivery.state}, not dead: nothing to send again"
+                )
+            ids = ledger.redeliver(delivery_id=args.id)
+            if not ids:  # delivered or redelivered by someone else meanwhile
+                raise LedgerError(f"delivery {args.id} is no longer dead: nothing to send again")
+        else:
+            ids = ledger.redeliver(dead=True)
+    print(f"{len(ids)} dead delivery(ies) pending again, due now")
     return 0
 
 

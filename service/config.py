@@ -44,6 +44,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "GENESYS_CLIENT_SECRET": {"type": "string", "empty": False, "nullable": True, "default": None},
     "ARCHIVER_DB": {"type": "string", "empty": False, "default": "var/ledger.db"},
     "ARCHIVE_DIR": {"type": "string", "empty": False, "default": "var/archive"},
+    # Metric files of the web and worker processes (default: "metrics" beside ARCHIVER_DB).
+    "METRICS_DIR": {"type": "string", "empty": False, "nullable": True, "default": None},
     "ARCHIVAL_ENDPOINT": {"type": "string", "regex": _URL, "nullable": True, "default": None},
     "ARCHIVAL_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
     "RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 1, "default": "365"},
@@ -100,6 +102,7 @@ class Settings:
     genesys_client_secret: str | None = field(default=None, repr=False)
     archiver_db: Path = Path("var/ledger.db")
     archive_dir: Path = Path("var/archive")
+    metrics_dir: Path = Path("var/metrics")
     archival_endpoint: str | None = None
     archival_token: str | None = field(default=None, repr=False)
     retention_days: int = 365
@@ -199,6 +202,9 @@ def _build(values: Mapping[str, Any]) -> Settings:
         ),
         "archiver_db": Path(values["ARCHIVER_DB"]),
         "archive_dir": Path(values["ARCHIVE_DIR"]),
+        "metrics_dir": Path(
+            values.get("METRICS_DIR") or Path(values["ARCHIVER_DB"]).parent / "metrics"
+        ),
         "vcs_webhook_urls": hooks,
         "vcs_targets": parse_targets(
             values.get("VCS_TARGETS"), hooks, values.get("VCS_WEBHOOK_SECRET")
@@ -210,7 +216,7 @@ def _build(values: Mapping[str, Any]) -> Settings:
         except ValueError as exc:
             raise ConfigError(f"VCS_RETRY_SCHEDULE is invalid: {exc}") from None
     taken = {"GENESYS_REGION", "GENESYS_API_URL", "GENESYS_LOGIN_URL", "ARCHIVER_DB"}
-    taken |= {"ARCHIVE_DIR", "VCS_WEBHOOK_URLS", "VCS_TARGETS", "VCS_RETRY_SCHEDULE"}
+    taken |= {"ARCHIVE_DIR", "METRICS_DIR", "VCS_WEBHOOK_URLS", "VCS_TARGETS", "VCS_RETRY_SCHEDULE"}
     names = {f.name for f in fields(Settings)}
     for name, value in values.items():
         if name not in taken and name.lower() in names:

@@ -1,10 +1,12 @@
-"""``archiver worker``: runs archive jobs from the ledger, and the scheduled sweep.
+"""``archiver worker``: runs archive jobs and outbound deliveries, and the scheduled sweep.
 
 Modelled on huey's consumer. Job threads each hold their own ledger connection
 and archiver; they claim, run and finish jobs through ledger verbs only. A
 heartbeat thread renews the leases of the jobs in hand from its own connection.
+Delivery lanes (one per target, at most eight) send completion events apart
+from the jobs, so that a slow receiver never holds up archiving.
 The main thread runs periodic tasks (the sweep) and waits for a stop signal:
-then no thread claims again, and each finishes the job in hand.
+then no thread claims again, and each finishes the job or attempt in hand.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from .archive import Archiver, open_archiver
 from .config import Settings
 from .jobs import Outcome, run_archive_job
 from .ledger import Job, JobRetry, LeaseLost, Ledger
+from .outbound.deliver import Deliverer
+from .outbound.loop import MAX_LANES, DeliveryLane
 from .sweep import sweep_known
 
 log = logging.getLogger("service.worker")
@@ -137,6 +141,8 @@ class Worker:
         self._due: dict[str, float] = {}  # monotonic time each periodic task is next due
         self._resources = ExitStack()
         self._threads: list[threading.Thread] = []
+        # Dead jobs announce themselves to every target, as archives do.
+        self.notify = [target.name for target in settings.vcs_targets]
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -148,14 +154,17 @@ class Worker:
                 ledger = opened.enter_context(Ledger(self.settings.archiver_db))
                 archiver = opened.enter_context(self.archiver_factory(self.settings, ledger))
                 slots.append(Slot(f"{self.name}/{index}", ledger, archiver))
+            lanes = self._open_lanes(opened)
             self._resources = opened.pop_all()
         log.info(
             "worker %s started: %d thread(s), at most %d job(s) running across workers, "
-            "lease %g s, sweep %s",
+            "lease %g s, %d delivery lane(s) for %d target(s), sweep %s",
             self.name,
             len(slots),
             self.settings.max_concurrent_archives,
             self.settings.job_lease_seconds,
+            len(lanes),
+            len(self.notify),
             f"every {self.settings.sweep_interval_seconds} s"
             if self.settings.sweep_interval_seconds
             else "off",
@@ -165,15 +174,41 @@ class Worker:
             thread = threading.Thread(target=self._work, args=(slot,), name=slot.owner, daemon=True)
             self._threads.append(thread)
             thread.start()
+        for lane in lanes:
+            thread = threading.Thread(target=lane.run, name=lane.owner, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _open_lanes(self, opened: ExitStack) -> list[DeliveryLane]:
+        """One delivery lane per target (at most ``MAX_LANES``), none without targets."""
+        targets = self.settings.vcs_targets
+        if not targets:
+            return []
+        deliverer = Deliverer(targets)
+        opened.callback(deliverer.close)
+        return [
+            DeliveryLane(
+                f"{self.name}/deliver-{index}",
+                opened.enter_context(Ledger(self.settings.archiver_db)),
+                deliverer,
+                self.settings.vcs_retry_schedule,
+                self.notify,
+                lease_seconds=self.settings.job_lease_seconds,
+                poll_seconds=self.settings.worker_poll_seconds,
+                stopping=self.stopping,
+                redact=self._redact,
+            )
+            for index in range(min(len(targets), MAX_LANES))
+        ]
 
     def stop(self) -> None:
         """Claim nothing more; threads finish the job in hand."""
         if not self.stopping.is_set():
-            log.info("worker %s stopping: finishing the jobs in hand", self.name)
+            log.info("worker %s stopping: finishing the jobs and deliveries in hand", self.name)
         self.stopping.set()
 
     def join(self) -> None:
-        """Wait for every job thread to finish, then close connections and archivers."""
+        """Wait for every job and delivery thread, then close connections and clients."""
         for thread in self._threads:
             thread.join()
         self.heartbeat.close()
@@ -263,6 +298,7 @@ class Worker:
             self._redact(outcome.error or "failed"),
             retryable=outcome.retryable,
             retry=self.retry,
+            notify=self.notify,
         )
 
     # Main thread -----------------------------------------------------------------------
@@ -298,7 +334,7 @@ class Worker:
         )
 
     def _redact(self, text: str) -> str:
-        for secret in self.settings.secrets():
+        for secret in sorted(set(self.settings.secrets()), key=len, reverse=True):
             text = text.replace(secret, "***")
         return text
 

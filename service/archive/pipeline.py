@@ -132,6 +132,7 @@ class Archiver:
             size=stored.size,
             location=location,
             submission=Submission.PENDING if self.archival else Submission.LOCAL,
+            notify=[target.name for target in self.settings.vcs_targets],
         )
 
     def _adopt_stored(self, strategy_id: str, source_type: str) -> None:

@@ -17,6 +17,7 @@ from ..config import Settings
 from ..errors import UpstreamError
 from ..genesys.client import RetryPolicy
 from ..ledger import Submission
+from ..ops.metrics import count_submission
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,11 @@ class ArchivalClient:
                     timeout=self.timeout,
                 )
             except requests.RequestException as exc:
+                count_submission(None)
                 last = f"network error ({type(exc).__name__})"
             else:
                 status = response.status_code
+                count_submission(status)
                 if 200 <= status < 300:
                     return SubmitResult(Submission.SUBMITTED, status, f"{status} accepted")
                 if status == 409:

@@ -18,6 +18,7 @@ import requests
 
 from .. import __version__
 from ..errors import UpstreamError
+from ..ops.metrics import count_genesys
 from .auth import TokenProvider
 from .schemas import conforms, validate
 
@@ -214,11 +215,14 @@ class GenesysClient:
             try:
                 response = self._session.request(method, url, timeout=self.timeout, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                count_genesys(None)
                 failure, status, code = _describe_exception(exc), None, None
                 delay = policy.backoff(attempt - 1)
             except requests.RequestException as exc:
+                count_genesys(None)
                 raise UpstreamError(f"{what} failed: {_describe_exception(exc)}") from None
             else:
+                count_genesys(response.status_code)  # each try, so that retried 429s show too
                 if response.status_code not in policy.retry_statuses:
                     return response
                 status = response.status_code

@@ -12,11 +12,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..app import ingest, settings
+from ..ops import metrics
 from ..web.errors import error_response
 from .auth import CHALLENGE, TOKEN_HEADER, is_authorized
 from .events import parse_body
 
 blueprint = Blueprint("webhooks", __name__)
+# Every answer is counted by result and timed, whichever way the view (or Flask) ends it.
+blueprint.before_request(metrics.start_ingest_timer)
+blueprint.after_request(metrics.count_webhook)
 
 SHAPE_ERROR = "the body is not a Genesys notification, an EventBridge event or an array of them"
 

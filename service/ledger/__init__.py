@@ -12,7 +12,9 @@ from .audit import AuditEntry, AuditVerbs
 from .db import close, connect, transaction
 from .events import Accepted, EventVerbs, IncomingEvent
 from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
+from .metrics import MetricsVerbs
 from .outbox import Delivery, DeliveryState, OutboxVerbs
+from .queries import QueryVerbs
 
 __all__ = [
     "Accepted",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs, OutboxVerbs):
+class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs, MetricsVerbs, OutboxVerbs, QueryVerbs):
     """One process's handle on the ledger file. Open it after any fork, never before."""
 
     def __init__(self, path: Path) -> None:

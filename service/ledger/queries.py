@@ -1,0 +1,74 @@
+"""Read-only views the admin commands need and no other verb gives: strategies with
+their counts, and the audit log newest first."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+from .audit import AuditEntry
+
+
+class QueryVerbs:
+    """Listing strategies and audit entries for admin output."""
+
+    db: Database
+
+    def list_strategies(
+        self,
+        *,
+        strategy_id: str | None = None,
+        since: str | None = None,
+        limit: int | None = 100,
+    ) -> list[dict[str, Any]]:
+        """Known strategies with their archive and job counts, most recently active first.
+
+        ``since`` keeps those first seen or last archived at or after that time.
+        """
+        where, params = ["1 = 1"], []
+        if strategy_id:
+            where.append("s.id = ?")
+            params.append(strategy_id)
+        if since:
+            where.append("(s.first_seen_at >= ? OR s.last_archived_at >= ?)")
+            params.extend([since, since])
+        sql = (
+            "SELECT s.id, s.source_type, s.name, s.first_seen_at, s.last_archived_at,"
+            " (SELECT count(*) FROM archives a WHERE a.strategy_id = s.id) AS archives,"
+            " (SELECT count(*) FROM jobs j WHERE j.strategy_id = s.id) AS jobs,"
+            " (SELECT count(*) FROM jobs j WHERE j.strategy_id = s.id AND j.state = 'dead')"
+            " AS dead_jobs"
+            f" FROM strategies s WHERE {' AND '.join(where)}"
+            " ORDER BY max(s.first_seen_at, COALESCE(s.last_archived_at, '')) DESC, s.rowid DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return list(self.db.query(sql, params))
+
+    def list_audit(
+        self,
+        *,
+        subject: str | None = None,
+        since: str | None = None,
+        limit: int | None = 100,
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first, optionally only those about ``subject``."""
+        where, params = ["1 = 1"], []
+        if subject:
+            where.append("subject = ?")
+            params.append(subject)
+        if since:
+            where.append("at >= ?")
+            params.append(since)
+        sql = (
+            "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit_log"
+            f" WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+            for r in self.db.execute(sql, params)
+        ]

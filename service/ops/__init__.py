@@ -1,0 +1,1 @@
+"""Operations: the Prometheus metrics of every process, and where they are kept."""

@@ -1,0 +1,133 @@
+"""The delivery lanes of the worker: claim a due delivery, attempt it, record the outcome.
+
+Each lane is a thread with its own ledger connection; lanes share one ``Deliverer``.
+The ledger never hands out two deliveries to one target at once, so a slow or dead
+target occupies one lane at most, and the others keep serving the other targets.
+What to record after an attempt is decided by ``decide``, from the attempt and the
+retry schedule alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from ..jobs import describe
+from ..ledger import Delivery, DeliveryState, Ledger
+from .deliver import Attempt, Deliverer, DeliverySchedule, Outcome
+
+log = logging.getLogger("service.outbound")
+
+MAX_LANES = 8
+
+
+def decide(
+    attempt: Attempt, attempts: int, schedule: DeliverySchedule
+) -> tuple[DeliveryState, float | None]:
+    """The state to record after the ``attempts``-th attempt, and the seconds until the next.
+
+    2xx is delivered and 410 dead at once. Anything else is retried on the schedule,
+    never sooner than the receiver's ``Retry-After``, and dead once the schedule ends.
+    """
+    if attempt.outcome == Outcome.DELIVERED:
+        return DeliveryState.DELIVERED, None
+    if attempt.outcome == Outcome.DEAD:
+        return DeliveryState.DEAD, None
+    delay = schedule.next_delay(attempts)
+    if delay is None:
+        return DeliveryState.DEAD, None
+    if attempt.retry_after is not None:
+        delay = max(delay, attempt.retry_after)
+    return DeliveryState.PENDING, delay
+
+
+class DeliveryLane:
+    """One delivery thread's loop: until ``stopping``, claim, attempt, record; idle, wait."""
+
+    def __init__(
+        self,
+        owner: str,
+        ledger: Ledger,
+        deliverer: Deliverer,
+        schedule: DeliverySchedule,
+        targets: Sequence[str],
+        *,
+        lease_seconds: float,
+        poll_seconds: float,
+        stopping: threading.Event,
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> None:
+        self.owner = owner
+        self.ledger = ledger
+        self.deliverer = deliverer
+        self.schedule = schedule
+        self.targets = list(targets)
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.stopping = stopping
+        self.redact = redact
+
+    def run(self) -> None:
+        """Deliver until ``stopping`` is set; the attempt in hand is finished and recorded."""
+        while not self.stopping.is_set():
+            try:
+                busy = self.step()
+            except Exception as exc:  # never lose the lane; an unrecorded lease runs out
+                log.error("%s: delivery loop failed: %s", self.owner, self.redact(describe(exc)))
+                busy = False
+            if not busy:
+                self.stopping.wait(self.poll_seconds)
+
+    def step(self) -> bool:
+        """Attempt one due delivery and record its outcome; False when none was due."""
+        delivery = self.ledger.claim_delivery(
+            self.owner, lease_seconds=self.lease_seconds, targets=self.targets
+        )
+        if delivery is None:
+            return False
+        began = time.monotonic()
+        attempt = self._attempt(delivery)
+        attempts = delivery.attempts + 1
+        state, retry_in = decide(attempt, attempts, self.schedule)
+        detail = self.redact(attempt.detail or "")
+        recorded = self.ledger.record_attempt(
+            delivery.id,
+            self.owner,
+            outcome=state,
+            status=attempt.status,
+            detail=detail,
+            retry_in=retry_in,
+        )
+        took = time.monotonic() - began
+        if recorded is None:
+            log.warning(
+                "delivery %s to %s: lease lost after %.1f s; outcome (%s) not recorded",
+                delivery.id,
+                delivery.target,
+                took,
+                detail,
+            )
+            return True
+        outcome = f"retry in {retry_in:g} s" if state is DeliveryState.PENDING else str(state)
+        log.info(
+            "delivery %s of %s %s to %s: %s after attempt %d (%.1f s): %s",
+            delivery.id,
+            delivery.event_type,
+            delivery.event_id,
+            delivery.target,
+            outcome,
+            attempts,
+            took,
+            detail,
+        )
+        return True
+
+    def _attempt(self, delivery: Delivery) -> Attempt:
+        try:
+            return self.deliverer.attempt(
+                delivery.target, delivery.event_id, delivery.event_type, delivery.body.encode()
+            )
+        except Exception as exc:  # a bug or an unforeseen failure: retried on the schedule
+            return Attempt(Outcome.RETRY, None, describe(exc))
