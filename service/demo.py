@@ -9,6 +9,7 @@ Everything lands in ``var/demo``; the web and worker logs stay there to read.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -27,12 +28,16 @@ from .config import load_settings
 from .ledger import Ledger
 from .simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from .simulator.archival import ArchivalSink
+from .simulator.receivers import FakeGitHub, WebhookReceiver
 
 DEMO_DIR = Path("var/demo")
 ROOT = Path(__file__).resolve().parent.parent
 INBOUND_TOKEN = "demo-inbound-token"
 ADMIN_TOKEN = "demo-admin-token"
 ARCHIVAL_TOKEN = "demo-archival-token"
+WEBHOOK_SECRET = "whsec_ZGVtby13ZWJob29rLXNpZ25pbmctc2VjcmV0"
+GITHUB_TOKEN = "demo-github-token"
+MISSING_STRATEGY = "00000000-0000-4000-8000-00000000dead"
 
 
 def run_demo(folder: Path = DEMO_DIR) -> int:
@@ -43,8 +48,23 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
     with ExitStack() as stack:
         sim = stack.enter_context(SimulatorServer(port=0))
         sink = stack.enter_context(ArchivalSink(token=ARCHIVAL_TOKEN))
+        receiver = stack.enter_context(WebhookReceiver(secret=WEBHOOK_SECRET))
+        github = stack.enter_context(FakeGitHub(token=GITHUB_TOKEN))
         port = _free_port()
         env = _environment(folder, sim, sink, port)
+        env["VCS_WEBHOOK_URLS"] = receiver.url
+        env["VCS_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+        env["VCS_TARGETS"] = json.dumps(
+            [
+                {
+                    "name": "routing-repo",
+                    "type": "github",
+                    "repository": "acme/routing-history",
+                    "token": GITHUB_TOKEN,
+                    "baseUrl": github.url,
+                }
+            ]
+        )
         web_url = f"http://127.0.0.1:{port}"
         stack.enter_context(_process("web", _web_command(port), env, folder))
         stack.enter_context(
@@ -55,6 +75,8 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         _say(f"web (gunicorn)           {web_url}   logs: {folder / 'web.log'}")
         _say(f"worker                   archiver worker   logs: {folder / 'worker.log'}")
         _say(f"archival endpoint        {sink.url}")
+        _say(f"webhook receiver         {receiver.url} (checks both signatures, 401 if wrong)")
+        _say(f"GitHub API (fake)        {github.url}/repos/acme/routing-history/dispatches")
         _say(f"ledger and archives      {folder}\n")
         admin = _Admin(web_url)
         sim.state.notify_url = f"{web_url}/webhooks/genesys"
@@ -75,6 +97,21 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         latest = admin.archives()[0]
         _say(f"   newest archive holds {latest['versionIds']} (published: {new})\n")
         _show(admin.archives())
+        _say("4. An admin asks for a strategy Genesys does not know: the job dies at once")
+        admin.post("/archives", {"strategyId": MISSING_STRATEGY, "sourceType": "flow"})
+        _wait(lambda: len(receiver.received) >= 4 and len(github.dispatches) >= 4, "the events")
+        _say("   completion events at the webhook receiver:")
+        for got in receiver.received:
+            event = got.json()
+            _say(
+                f"   {got.status} {event['type']:<28} webhook-id {got.headers['webhook-id']}"
+                f"  signatures ok: {got.status == 204}"
+            )
+        _say("   repository_dispatch events at GitHub (acme/routing-history):")
+        for dispatch in github.dispatches:
+            payload = dispatch["client_payload"]
+            _say(f"   {dispatch['event_type']}: {payload['type']} {payload['data']['strategyId']}")
+        _say("")
         sim.state.wait_notifications(10)
         answers = sorted({str(n.status) for n in sim.state.notifications})
         _say(f"Notifications sent: {len(sim.state.notifications)}, answered {answers}")
@@ -102,6 +139,11 @@ class _Admin:
 
     def get(self, path: str) -> Any:
         answer = self.session.get(f"{self.url}{path}", timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        answer = self.session.post(f"{self.url}{path}", json=body, timeout=5)
         answer.raise_for_status()
         return answer.json()
 
