@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -85,3 +87,33 @@ def app(tmp_path: Path) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+# Worker settings for tests: one thread, quick polls and retries, no scheduled sweep.
+WORKER_TUNING = {
+    "WORKER_THREADS": "1",
+    "WORKER_POLL_SECONDS": "0.05",
+    "JOB_LEASE_SECONDS": "10",
+    "JOB_RETRY_BASE_SECONDS": "0.1",
+    "SWEEP_INTERVAL_SECONDS": "0",
+}
+
+
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float = 30.0,
+    what: str = "condition",
+    details: Callable[[], str] = str,
+) -> Any:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds.
+
+    ``details`` is called on failure only (for example to show the processes' output).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}\n{details()}")
+        time.sleep(0.02)

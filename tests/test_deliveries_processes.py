@@ -13,15 +13,15 @@ from standardwebhooks.webhooks import Webhook
 from service.ledger import Delivery, DeliveryState, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.receivers import Received, WebhookReceiver
-from tests.conftest import ARCHIVER, cli_env
-from tests.test_worker_processes import TUNING, wait_for, workers
+from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
+from tests.test_worker_processes import workers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def env_for(simulator: SimulatorServer, tmp_path: Path, *urls: str, **extra: str) -> dict[str, str]:
     outbound = {"VCS_WEBHOOK_URLS": ",".join(urls), "VCS_WEBHOOK_SECRET": SECRET}
-    return cli_env(simulator, tmp_path, **{**TUNING, **outbound, **extra})
+    return cli_env(simulator, tmp_path, **{**WORKER_TUNING, **outbound, **extra})
 
 
 def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

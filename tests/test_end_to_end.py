@@ -14,8 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -29,7 +28,7 @@ from service.ledger import Ledger
 from service.simulator import SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.serving import BackgroundServer
-from tests.conftest import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, cli_env
+from tests.conftest import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, cli_env, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -45,26 +44,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def wait_for(
-    check: Callable[[], Any],
-    timeout: float = 30.0,
-    what: str = "condition",
-    details: Callable[[], str] = str,
-) -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds.
-
-    ``details`` is called on failure only, so that it shows the processes' latest output.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}\n{details()}")
-        time.sleep(0.05)
 
 
 class Process:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,26 +29,7 @@ from service.ledger import Job, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.worker import Worker
-from tests.conftest import make_settings
-
-FAST = {
-    "WORKER_THREADS": "1",
-    "WORKER_POLL_SECONDS": "0.05",
-    "JOB_LEASE_SECONDS": "10",
-    "JOB_RETRY_BASE_SECONDS": "0.1",
-    "SWEEP_INTERVAL_SECONDS": "0",
-}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+from tests.conftest import WORKER_TUNING, make_settings, wait_for
 
 
 def job_in(ledger: Ledger, job_id: str, *states: JobState) -> Job | None:
@@ -85,7 +64,7 @@ def running(worker: Worker) -> Iterator[Worker]:
 
 
 def test_a_queued_job_runs_end_to_end(simulator: SimulatorServer, tmp_path: Path) -> None:
-    settings = make_settings(simulator, tmp_path, **FAST)
+    settings = make_settings(simulator, tmp_path, **WORKER_TUNING)
     with Ledger(settings.archiver_db) as ledger:
         job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
         with running(Worker(settings)):
@@ -102,7 +81,7 @@ def test_a_queued_job_runs_end_to_end(simulator: SimulatorServer, tmp_path: Path
 
 
 def test_a_genesys_404_job_goes_dead_at_once(simulator: SimulatorServer, tmp_path: Path) -> None:
-    settings = make_settings(simulator, tmp_path, **FAST)
+    settings = make_settings(simulator, tmp_path, **WORKER_TUNING)
     missing = str(uuid.uuid4())
     with Ledger(settings.archiver_db) as ledger:
         job_id, _ = ledger.enqueue(missing, "flow", reason="event")
@@ -118,7 +97,7 @@ def test_a_genesys_404_job_goes_dead_at_once(simulator: SimulatorServer, tmp_pat
 def test_a_retryable_failure_is_retried_later_and_then_succeeds(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    settings = make_settings(simulator, tmp_path, **FAST)
+    settings = make_settings(simulator, tmp_path, **WORKER_TUNING)
     versions = f"/api/v2/routing/strategies/{DEMO_STRATEGY_ID}/versions"
     simulator.state.inject_fault(503, times=2, path=versions)  # both tries of the first run
     with Ledger(settings.archiver_db) as ledger:
@@ -143,7 +122,10 @@ def test_a_lost_lease_drops_the_result(
     caplog.set_level(logging.INFO, logger="service.worker")
     with ArchivalSink() as sink:
         settings = make_settings(
-            simulator, tmp_path, **{**FAST, "JOB_LEASE_SECONDS": "1"}, ARCHIVAL_ENDPOINT=sink.url
+            simulator,
+            tmp_path,
+            **{**WORKER_TUNING, "JOB_LEASE_SECONDS": "1"},
+            ARCHIVAL_ENDPOINT=sink.url,
         )
         release = sink.state.hold_next(store_first=True)
         with Ledger(settings.archiver_db) as ledger:
@@ -171,7 +153,9 @@ def test_a_lost_lease_drops_the_result(
 def test_the_worker_sweeps_known_strategies_every_interval(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    settings = make_settings(simulator, tmp_path, **{**FAST, "SWEEP_INTERVAL_SECONDS": "1"})
+    settings = make_settings(
+        simulator, tmp_path, **{**WORKER_TUNING, "SWEEP_INTERVAL_SECONDS": "1"}
+    )
     with Ledger(settings.archiver_db) as ledger:
         first, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
         claimed = ledger.claim("setup", lease_seconds=60, max_running=1)
@@ -202,7 +186,7 @@ def test_stopping_lets_the_job_in_hand_finish_and_claims_no_more(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     with ArchivalSink() as sink:
-        settings = make_settings(simulator, tmp_path, **FAST, ARCHIVAL_ENDPOINT=sink.url)
+        settings = make_settings(simulator, tmp_path, **WORKER_TUNING, ARCHIVAL_ENDPOINT=sink.url)
         release = sink.state.hold_next()
         other = simulator.state.add_strategy("routing-strategy", versions=1)
         with Ledger(settings.archiver_db) as ledger:

@@ -5,36 +5,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from service.ledger import JobState, Ledger, Submission
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.conftest import ARCHIVER, cli_env
-
-TUNING = {
-    "WORKER_THREADS": "1",
-    "WORKER_POLL_SECONDS": "0.05",
-    "JOB_LEASE_SECONDS": "10",
-    "JOB_RETRY_BASE_SECONDS": "0.1",
-    "SWEEP_INTERVAL_SECONDS": "0",
-}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
 
 
 class WorkerProcess:
@@ -94,7 +74,7 @@ def test_a_worker_killed_mid_job_is_finished_once_by_another(
 ) -> None:
     db = tmp_path / "ledger.db"
     with ArchivalSink() as sink:
-        tuning = {**TUNING, "JOB_LEASE_SECONDS": "2"}
+        tuning = {**WORKER_TUNING, "JOB_LEASE_SECONDS": "2"}
         env = cli_env(simulator, tmp_path, **tuning, ARCHIVAL_ENDPOINT=sink.url)
         with Ledger(db) as ledger:
             job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
@@ -135,7 +115,7 @@ def test_sigterm_finishes_the_job_in_hand_then_exits_0(
     db = tmp_path / "ledger.db"
     other = simulator.state.add_strategy("routing-strategy", versions=2)
     with ArchivalSink() as sink:
-        env = cli_env(simulator, tmp_path, **TUNING, ARCHIVAL_ENDPOINT=sink.url)
+        env = cli_env(simulator, tmp_path, **WORKER_TUNING, ARCHIVAL_ENDPOINT=sink.url)
         with Ledger(db) as ledger:
             first, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
             second, _ = ledger.enqueue(other, "routing-strategy", reason="event")
@@ -161,7 +141,7 @@ def test_the_concurrency_limit_holds_across_worker_processes(
     db = tmp_path / "ledger.db"
     simulator.state.latency = 0.15  # three calls a job: about half a second each
     strategies = [simulator.state.add_strategy("routing-strategy", versions=2) for _ in range(6)]
-    env = cli_env(simulator, tmp_path, **{**TUNING, "WORKER_THREADS": "2"})
+    env = cli_env(simulator, tmp_path, **{**WORKER_TUNING, "WORKER_THREADS": "2"})
     env["MAX_CONCURRENT_ARCHIVES"] = "2"
     with Ledger(db) as ledger, workers(env, tmp_path, count=2) as both:
         # four threads in two processes, all hungry before any job is queued
@@ -191,7 +171,7 @@ def test_two_workers_never_archive_one_strategy_at_once(
 ) -> None:
     db = tmp_path / "ledger.db"
     simulator.state.latency = 0.03
-    env = cli_env(simulator, tmp_path, **{**TUNING, "WORKER_THREADS": "2"})
+    env = cli_env(simulator, tmp_path, **{**WORKER_TUNING, "WORKER_THREADS": "2"})
     with Ledger(db) as ledger, workers(env, tmp_path, count=2) as both:
         queued = set()
         until = time.monotonic() + 3

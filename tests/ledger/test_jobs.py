@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from service.clock import parse_iso, utcnow
 from service.ledger import JobRetry, JobState, LeaseLost, Ledger
+from tests.conftest import wait_for
 
 ROUTING = "routing-strategy"
 NO_RETRY_WAIT = JobRetry(max_tries=3, base_delay=0.0)
@@ -21,17 +21,6 @@ NO_RETRY_WAIT = JobRetry(max_tries=3, base_delay=0.0)
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,23 +22,12 @@ from service.outbound.targets import Target
 from service.simulator import SimulatorServer
 from service.simulator.receivers import WebhookReceiver
 from service.worker import Worker
-from tests.conftest import make_settings
+from tests.conftest import make_settings, wait_for
 
 from .events import SECRET
 
 STRATEGY = "5a0f6a43-2b4b-4f0e-9d3c-1f2e3d4c5b6a"
 QUICK = DeliverySchedule(delays=(0.05, 0.05, 0.05), jitter=0)
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def hook(receiver: WebhookReceiver, name: str | None = None) -> Target:
