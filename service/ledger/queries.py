@@ -1,9 +1,11 @@
-"""Read-only views the admin commands need and no other verb gives: strategies with
-their counts, and the audit log newest first."""
+"""Read-only views the admin commands and reports need and no other verb gives: strategies
+with their counts, the audit log newest first, by subject or by time window, and events by
+time window."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlite_utils import Database
@@ -72,3 +74,41 @@ class QueryVerbs:
             AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
             for r in self.db.execute(sql, params)
         ]
+
+    def audit_about(self, subjects: Sequence[str]) -> list[AuditEntry]:
+        """Audit entries whose subject is any of ``subjects``, oldest first."""
+        wanted = sorted(set(subjects))
+        found: list[AuditEntry] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit_log"
+                f" WHERE subject IN ({marks})",
+                chunk,
+            )
+            found += [
+                AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows
+            ]
+        return sorted(found, key=lambda e: e.seq)
+
+    def audit_between(self, start: str, end: str) -> list[AuditEntry]:
+        """Audit entries written at or after ``start`` and before ``end``, oldest first."""
+        rows = self.db.execute(
+            "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit_log"
+            " WHERE at >= ? AND at < ? ORDER BY seq",
+            [start, end],
+        )
+        return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+
+    def events_between(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Inbound events received at or after ``start`` and before ``end``, oldest first,
+        without their bodies."""
+        return list(
+            self.db.query(
+                "SELECT id, received_at, topic, source_type, strategy_id, correlation_id,"
+                " eventbridge_id, outcome, reason, job_id FROM events"
+                " WHERE received_at >= ? AND received_at < ? ORDER BY received_at, rowid",
+                [start, end],
+            )
+        )
