@@ -15,8 +15,11 @@ import os
 import sys
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from service.config import load_settings
 from service.errors import ConfigError
+from service.ops.logs import gunicorn_logconfig, install_exception_hooks
 from service.ops.multiprocess import process_exited, use_folder
 
 try:
@@ -43,8 +46,26 @@ graceful_timeout = 20
 keepalive = 5  # behind a reverse proxy or EventBridge, reuse connections
 max_requests = 10000  # recycle workers now and then, spread so they do not all restart at once
 max_requests_jitter = 1000
+# Logs: one JSON object a line on stderr, secrets redacted (service/ops/logs.py). gunicorn's
+# own error log goes through the same handler as the app's; so does an access log when one
+# is asked for (``--access-logfile -``): each request's line then is a JSON line's ``msg``.
 accesslog = None
 errorlog = "-"
+logconfig_dict = gunicorn_logconfig(_settings)
+install_exception_hooks()  # before the fork: the workers' threads log theirs too
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger, writing access lines only when ``accesslog`` is set: with a
+    ``logconfig_dict`` gunicorn would write one INFO line per request, which at thousands
+    of webhooks a second costs more than it tells."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if self.cfg.accesslog:
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = JsonLogger
 # gunicorn 24+ opens a control socket at one fixed path per user; several web processes
 # on one machine would take it from each other. Nothing here uses it.
 control_socket_disable = True

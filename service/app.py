@@ -15,6 +15,7 @@ from .config import Settings, load_settings
 from .inbound.committer import GroupCommit
 from .ledger import Ledger
 from .ledger.pool import LedgerPool
+from .ops.logs import ensure_logging
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -23,6 +24,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     """Build the web app; ``config`` replaces the environment (tests pass a mapping)."""
     settings = load_settings(config) if config is not None else load_settings()
     settings.require("INBOUND_TOKEN", purpose="by the web process")
+    ensure_logging(settings, "web")  # gunicorn's workers have it from gunicorn.conf.py
     app = Flask("service")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["archiver.settings"] = settings

@@ -148,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archiver`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    settings: Settings | None = None
     try:
         if args.command == "demo":
             from .demo import run_demo
@@ -155,10 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo()
         settings = load_settings()
         if args.command == "archive":
+            _logs(settings, "cli", quiet=True)
             return _archive(settings, args)
         if args.command == "worker":
             return _worker(settings)
         if args.command == "sweep":
+            _logs(settings, "cli", quiet=True)
             return _sweep(settings, args)
         if args.command == "ledger":
             return _ledger(settings, args)
@@ -168,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _redeliver(settings, args)
         if args.command == "simulate":
             from .simulator import run_simulator
+
+            _logs(settings, "cli")
 
             if args.notify_url is not None and not args.notify_url.startswith(
                 ("http://", "https://")
@@ -185,15 +190,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 0
     except (ConfigError, UsageError) as exc:
-        print(f"archiver: {exc}", file=sys.stderr)
+        _error(exc, settings)
         return 2
     except ArchiverError as exc:
-        print(f"archiver: {exc}", file=sys.stderr)
+        _error(exc, settings)
         return 1
     except KeyboardInterrupt:
         return 130
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _logs(settings: Settings, process: str, *, quiet: bool = False) -> None:
+    """JSON log lines on stderr; ``quiet`` commands print a summary and log WARNING and up
+    unless ``LOG_LEVEL`` says otherwise."""
+    from .ops.logs import setup_logging
+
+    setup_logging(settings, process, default_level="WARNING" if quiet else "INFO")
+
+
+def _error(exc: BaseException, settings: Settings | None) -> None:
+    """``archiver: <message>`` on stderr, without a secret (a server may echo one)."""
+    from .ops.logs import redact
+
+    print(f"archiver: {redact(str(exc), settings.secrets() if settings else ())}", file=sys.stderr)
 
 
 def _archive(settings: Settings, args: argparse.Namespace) -> int:
@@ -213,8 +233,6 @@ def _archive(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings) -> int:
-    import logging
-
     from .ops.multiprocess import use_folder
 
     # Before the worker's modules import prometheus-client: its metrics go to files that
@@ -222,9 +240,7 @@ def _worker(settings: Settings) -> int:
     use_folder(settings.metrics_dir)
     from .worker import Worker
 
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    _logs(settings, "worker")
     worker = Worker(settings)
     worker.install_signal_handlers()
     worker.run()

@@ -82,6 +82,14 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "JOB_LEASE_SECONDS": {"type": "float", "coerce": _finite, "min": 1.0, "default": "60"},
     "JOB_MAX_TRIES": {"type": "integer", "coerce": int, "min": 1, "default": "5"},
     "JOB_RETRY_BASE_SECONDS": {"type": "float", "coerce": _finite, "min": 0.0, "default": "30"},
+    # Unset: INFO, but WARNING for `archiver archive` and `sweep`, whose summary says the rest.
+    "LOG_LEVEL": {
+        "type": "string",
+        "coerce": str.upper,
+        "allowed": ["DEBUG", "INFO", "WARNING", "ERROR"],
+        "nullable": True,
+        "default": None,
+    },
 }
 
 _HINTS = {
@@ -121,6 +129,7 @@ class Settings:
     job_lease_seconds: float = 60.0
     job_max_tries: int = 5
     job_retry_base_seconds: float = 30.0
+    log_level: str | None = None  # None: each command's own default (service/ops/logs.py)
 
     @property
     def worker_thread_count(self) -> int:
@@ -175,6 +184,8 @@ def _describe(name: str, value: Any, messages: list[str]) -> str:
             text = "must be a region domain such as mypurecloud.com"
     elif "field" in text and "coerce" in text:
         text = _HINTS[SCHEMA[name]["type"]]
+    elif text.startswith("unallowed value"):
+        text = f"must be one of {', '.join(SCHEMA[name]['allowed'])}"
     elif text.startswith("min value"):
         text = f"must be at least {SCHEMA[name]['min']:g}"
     elif text.startswith("max value"):

@@ -28,6 +28,7 @@ from .archive import Archiver, open_archiver
 from .config import Settings
 from .jobs import Outcome, run_archive_job
 from .ledger import Job, JobRetry, LeaseLost, Ledger
+from .ops.metrics import observe_job
 from .outbound.deliver import Deliverer
 from .outbound.loop import MAX_LANES, DeliveryLane
 from .sweep import sweep_known
@@ -197,6 +198,7 @@ class Worker:
                 poll_seconds=self.settings.worker_poll_seconds,
                 stopping=self.stopping,
                 redact=self._redact,
+                kinds={target.name: target.kind for target in targets},
             )
             for index in range(min(len(targets), MAX_LANES))
         ]
@@ -279,13 +281,16 @@ class Worker:
             self.heartbeat.release(lease)
         took = time.monotonic() - began
         if lease.lost.is_set():
+            observe_job(None, took)
             log.warning("job %s: lease lost after %.1f s; result dropped", job.id, took)
             return
         try:
             finished = self._finish(slot, job, outcome)
         except LeaseLost:
+            observe_job(None, took)
             log.warning("job %s: lease lost after %.1f s; result dropped", job.id, took)
             return
+        observe_job(finished.state, took)
         detail = _describe(outcome) if outcome.ok else self._redact(outcome.error or "")
         log.info("job %s %s after %.1f s: %s", job.id, finished.state, took, detail)
 

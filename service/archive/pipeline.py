@@ -9,6 +9,7 @@ not yet accepted by the endpoint). The same versions always give the same key.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,9 +21,12 @@ from ..genesys.client import GenesysClient
 from ..genesys.sources import ProgressFn, source_for
 from ..ids import idempotency_key, require_uuid
 from ..ledger import ArchiveRecord, Ledger, Submission
+from ..ops.logs import redact
 from . import store
 from .payload import Retention, build_payload, encode, select_versions, validate_payload
 from .submit import ArchivalClient
+
+log = logging.getLogger("service.archive")
 
 
 @dataclass
@@ -121,7 +125,7 @@ class Archiver:
         if existing is not None:
             return existing
         stored = store.write_once(self.settings.archive_dir, location, data)
-        return self.ledger.record_archive(
+        record = self.ledger.record_archive(
             idempotency_key=payload["idempotencyKey"],
             strategy_id=payload["strategyId"],
             source_type=payload["sourceType"],
@@ -134,6 +138,16 @@ class Archiver:
             submission=Submission.PENDING if self.archival else Submission.LOCAL,
             notify=[target.name for target in self.settings.vcs_targets],
         )
+        log.info(
+            "archive %s stored: %d version(s) of %s %s at %s",
+            record.id,
+            len(record.version_ids),
+            record.source_type,
+            record.strategy_id,
+            location,
+            extra=_fields(record),
+        )
+        return record
 
     def _adopt_stored(self, strategy_id: str, source_type: str) -> None:
         """Record documents a crashed run stored but did not record."""
@@ -152,12 +166,30 @@ class Archiver:
             progress("submitting", 0, 1)
         data = store.read_document(self.settings.archive_dir, archive.location, archive.sha256)
         result = self.archival.submit(archive.idempotency_key, data)
-        record = self.ledger.record_submission(archive.id, result.outcome, result.detail)
+        # The endpoint's own words; an endpoint may echo what it was sent, the token too.
+        detail = redact(result.detail, self.settings.secrets())
+        record = self.ledger.record_submission(archive.id, result.outcome, detail)
+        log.info(
+            "archive %s %s by the archival endpoint: %s",
+            archive.id,
+            "accepted" if result.outcome is Submission.SUBMITTED else "refused",
+            detail,
+            extra=_fields(archive) | {"status": result.status},
+        )
         if progress:
             progress("submitting", 1, 1)
         if result.outcome is Submission.REJECTED:
             raise UpstreamError(
-                f"archival endpoint refused archive {archive.idempotency_key}: {result.detail}",
+                f"archival endpoint refused archive {archive.idempotency_key}: {detail}",
                 status=result.status,
             )
         return record
+
+
+def _fields(archive: ArchiveRecord) -> dict[str, str]:
+    """The ids of an archive, as fields of its log lines."""
+    return {
+        "strategy_id": archive.strategy_id,
+        "archive_id": archive.id,
+        "idempotency_key": archive.idempotency_key,
+    }

@@ -7,6 +7,7 @@ EventBridge API destinations give up on an answer after 5 s.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -16,6 +17,8 @@ from ..ops import metrics
 from ..web.errors import error_response
 from .auth import CHALLENGE, TOKEN_HEADER, is_authorized
 from .events import parse_body
+
+log = logging.getLogger("service.inbound")
 
 blueprint = Blueprint("webhooks", __name__)
 # Every answer is counted by result and timed, whichever way the view (or Flask) ends it.
@@ -32,26 +35,47 @@ def receive() -> tuple[Response, int]:
     if not is_authorized(
         headers.get("Authorization"), headers.get(TOKEN_HEADER), settings().inbound_token
     ):
-        response, status = error_response(401, "a valid INBOUND_TOKEN is required")
+        response, status = _refuse(401, "a valid INBOUND_TOKEN is required")
         response.headers["WWW-Authenticate"] = CHALLENGE
         return response, status
     if request.mimetype != "application/json":
-        return error_response(415, "the body must be application/json")
+        return _refuse(415, "the body must be application/json")
     limit: int = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is not None and request.content_length > limit:
-        return error_response(413, f"the body must be at most {limit} bytes")
+        return _refuse(413, f"the body must be at most {limit} bytes")
     raw = request.get_data(cache=False)  # over the limit with a Content-Length: 413 here
     if request.content_length is None and len(raw) >= limit:
         # A chunked body has no length: werkzeug stops reading at the limit without a word.
-        return error_response(413, f"the body must be under {limit} bytes when sent chunked")
+        return _refuse(413, f"the body must be under {limit} bytes when sent chunked")
     document, problem = _read_json(raw)
     if problem:
-        return error_response(400, problem)
+        return _refuse(400, problem)
     parsed = parse_body(document)
     if parsed.fields:
-        return error_response(422, SHAPE_ERROR, fields=parsed.fields)
+        # The paths of the bad fields, never their values: the body stays out of the logs.
+        return _refuse(422, SHAPE_ERROR, fields=parsed.fields)
     accepted = ingest().accept(parsed.events)
+    # One line per request only at DEBUG: at thousands of requests a second INFO would flood.
+    log.debug(
+        "webhook accepted: %d event(s), %d duplicate(s), %d ignored",
+        accepted.accepted,
+        accepted.duplicates,
+        accepted.ignored,
+        extra={"job_ids": accepted.jobs},
+    )
     return jsonify(accepted.as_dict()), 202
+
+
+def _refuse(status: int, message: str, **extra: Any) -> tuple[Response, int]:
+    """The error answer, logged with its reason (never the body or a token)."""
+    fields = {"fields": sorted(extra["fields"])[:10]} if "fields" in extra else {}
+    log.info(
+        "webhook refused: %d %s",
+        status,
+        message,
+        extra={"status": status, "remote_addr": request.remote_addr, **fields},
+    )
+    return error_response(status, message, **extra)
 
 
 def _read_json(raw: bytes) -> tuple[Any, str | None]:

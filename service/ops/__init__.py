@@ -1,1 +1,1 @@
-"""Operations: the Prometheus metrics of every process, and where they are kept."""
+"""Operations: what the processes tell their operators (Prometheus metrics, logs)."""

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from flask import Response, g
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -23,6 +30,9 @@ from .multiprocess import folder_in_use
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
+
+# No ``*_created`` series: multiprocess mode has none, and both modes should read the same.
+disable_created_metrics()
 
 WEBHOOK_RESULTS = (
     "accepted",
@@ -109,6 +119,9 @@ _WEBHOOK_STATUS = {
     422: "invalid",
 }
 
+# A job's state after a try, as the outcome of that try.
+_JOB_STATES = {"done": "done", "waiting": "retry", "superseded": "superseded", "dead": "dead"}
+
 
 # Recording ---------------------------------------------------------------------------
 
@@ -159,10 +172,13 @@ def count_submission(status: int | None) -> None:
     ARCHIVAL_SUBMISSIONS.labels(outcome).inc()
 
 
-def observe_job(outcome: str, seconds: float) -> None:
-    """One try of an archive job took ``seconds`` and ended as ``outcome`` (``JOB_OUTCOMES``)."""
+def observe_job(state: str | None, seconds: float) -> None:
+    """One try of an archive job took ``seconds`` and left the job in ``state``.
+
+    ``state`` is the job's state once the try is recorded; None: the lease was lost.
+    """
     ARCHIVE_JOB_DURATION.observe(seconds)
-    ARCHIVE_JOBS.labels(outcome).inc()
+    ARCHIVE_JOBS.labels(_JOB_STATES.get(state or "", "lease_lost")).inc()
 
 
 def count_delivery(kind: str, outcome: str) -> None:

@@ -12,15 +12,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..jobs import describe
 from ..ledger import Delivery, DeliveryState, Ledger
+from ..ops.metrics import count_delivery
 from .deliver import Attempt, Deliverer, DeliverySchedule, Outcome
 
 log = logging.getLogger("service.outbound")
 
 MAX_LANES = 8
+_OUTCOME_LABELS = {
+    DeliveryState.DELIVERED: "delivered",
+    DeliveryState.PENDING: "retry",
+    DeliveryState.DEAD: "dead",
+}
 
 
 def decide(
@@ -58,6 +64,7 @@ class DeliveryLane:
         poll_seconds: float,
         stopping: threading.Event,
         redact: Callable[[str], str] = lambda text: text,
+        kinds: Mapping[str, str] | None = None,
     ) -> None:
         self.owner = owner
         self.ledger = ledger
@@ -68,6 +75,7 @@ class DeliveryLane:
         self.poll_seconds = poll_seconds
         self.stopping = stopping
         self.redact = redact
+        self.kinds = dict(kinds or {})  # target name -> kind, for metrics; webhook by default
 
     def run(self) -> None:
         """Deliver until ``stopping`` is set; the attempt in hand is finished and recorded."""
@@ -110,6 +118,7 @@ class DeliveryLane:
                 detail,
             )
             return True
+        count_delivery(self.kinds.get(delivery.target, "webhook"), _OUTCOME_LABELS[state])
         outcome = f"retry in {retry_in:g} s" if state is DeliveryState.PENDING else str(state)
         log.info(
             "delivery %s of %s %s to %s: %s after attempt %d (%.1f s): %s",

@@ -1,0 +1,286 @@
+"""Structured logs: one JSON object a line on stderr, with secrets redacted.
+
+Every process installs one handler on the root logger (``setup_logging``; gunicorn through
+``gunicorn_logconfig``), so the product's loggers and third-party ones (werkzeug, urllib3,
+gunicorn) all go through ``JsonFormatter``. It writes ``ts``, ``level``, ``logger``,
+``process``, ``pid``, ``msg``, the fields of ``log_context`` and of ``extra``, and ``exc``;
+every text in it passes through ``redact`` first: the configured secrets, and whatever
+looks like a credential (``Authorization`` headers, bearer tokens, ``access_token=``...).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from functools import lru_cache
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+PROCESSES = ("web", "worker", "cli")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MASK = "***"
+
+# Credentials the settings do not know (a fresh OAuth access token, a header a server
+# echoed...), in the forms they take in URLs, form bodies, JSON, reprs and header dumps.
+_SCHEMES = r"(?:bearer|basic|token|digest|negotiate|apikey)"
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Bearer x / 'Authorization': 'Basic x' / X-Archiver-Token: x / Cookie: x
+    (
+        re.compile(
+            r"(?i)(\b(?:proxy-)?authorization|\bx-[a-z0-9-]*(?:token|key)|\bprivate-token"
+            r"|\bcookie|\bset-cookie)([\"']?\s*[:=]\s*[\"']?)(" + _SCHEMES + r"\s+)?[^\s\"',;}]+"
+        ),
+        r"\1\2\3" + MASK,
+    ),
+    # access_token=x, "client_secret": "x", password: x ...
+    (
+        re.compile(
+            r"(?i)([\"']?\b(?:access_token|refresh_token|id_token|client_secret|password"
+            r"|passwd|private_token|api_key|apikey)[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,;}]+"
+        ),
+        r"\1" + MASK,
+    ),
+    # token=x in a query string or form body (GitLab trigger tokens), "token": "x" in JSON
+    (re.compile(r"(?i)((?<![A-Za-z0-9_-])token=)[^&\s\"'#]+"), r"\1" + MASK),
+    (re.compile(r"(?i)([\"']token[\"']\s*:\s*[\"'])[^\"']+"), r"\1" + MASK),
+    # https://user:password@host
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@"), r"\1" + MASK + "@"),
+    # Well-known secret shapes: Standard Webhooks secrets, GitHub and GitLab tokens.
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + MASK),
+    (re.compile(r"\b(github_pat_|gh[pousr]_|glpat-|glptt-)[A-Za-z0-9_-]{8,}"), r"\1" + MASK),
+)
+
+
+# Bearer x / Basic x on their own (``_credential`` tells tokens from prose).
+_SCHEME_AND_WORD = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every one of ``secrets`` and every credential-looking value as ``***``."""
+    pattern = _secrets_pattern(tuple(sorted({s for s in secrets if s})))
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    for credential, replacement in _PATTERNS:
+        text = credential.sub(replacement, text)
+    return _SCHEME_AND_WORD.sub(_credential, text)
+
+
+def _credential(match: re.Match[str]) -> str:
+    """``Bearer ***`` when the word after the scheme is a token: it has a digit or a sign,
+    is long, or (Basic) decodes to ``user:password``; ``Basic authentication`` stays."""
+    scheme, space, word = match.groups()
+    token = not word.isalpha() or len(word) >= 16
+    if not token and scheme.lower() == "basic":
+        try:
+            token = b":" in base64.b64decode(word + "=" * (-len(word) % 4), validate=True)
+        except ValueError:
+            token = False
+    return f"{scheme}{space}{MASK}" if token else match.group(0)
+
+
+@lru_cache(maxsize=32)
+def _secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation of the secrets as written and as URL-encoded, longest first."""
+    forms = {form for s in secrets for form in (s, quote(s, safe=""), quote_plus(s, safe=""))}
+    if not forms:
+        return None
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+
+
+# Fields added to every line logged in this context (a job's ids, in the job's thread).
+_context: ContextVar[Mapping[str, Any] | None] = ContextVar("log_context", default=None)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` (``job_id=...``) to every line logged inside the block, in this thread."""
+    token = _context.set({**(_context.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+# Attributes every LogRecord has; anything else on a record came from ``extra``.
+_RECORD_ATTRIBUTES = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_RESERVED = ("ts", "level", "logger", "process", "pid", "msg", "exc", "stack")
+
+
+class JsonFormatter(logging.Formatter):
+    """A record as one line of JSON, every text in it redacted."""
+
+    def __init__(self, process: str, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        if process not in PROCESSES:
+            raise ValueError(f"process must be one of {', '.join(PROCESSES)}, got {process!r}")
+        self.process = process
+        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": self.process,
+            "pid": record.process,
+            "msg": record.getMessage(),
+        }
+        fields = {**(_context.get() or {}), **_extra(record)}
+        entry.update((k, v) for k, v in fields.items() if k not in _RESERVED)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        line = json.dumps(self._clean(entry), ensure_ascii=False, default=str)
+        # Keys, and values json rendered through ``default``, were not looked at one by one.
+        pattern = _secrets_pattern(self.secrets)
+        return pattern.sub(MASK, line) if pattern is not None else line
+
+    def _clean(self, value: Any) -> Any:
+        """``value`` as JSON values, each text redacted (and without terminal colours)."""
+        if isinstance(value, str):
+            if "\x1b" in value:  # werkzeug colours its request lines
+                value = _ANSI.sub("", value)
+            return redact(value, self.secrets)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, Mapping):
+            return {redact(str(k), self.secrets): self._clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._clean(v) for v in value]
+        return redact(str(value), self.secrets)
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(record.msecs):03d}Z"
+
+
+def _extra(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
+
+
+_OURS = "_archiver_json"  # marks the handler ``setup_logging`` installed
+
+
+def json_handler(
+    process: str, secrets: Iterable[str] = (), *, stream: TextIO | None = None
+) -> logging.Handler:
+    """A handler writing JSON lines to ``stream`` (default: stderr at the time of each write)."""
+    handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(process, secrets))
+    setattr(handler, _OURS, True)
+    return handler
+
+
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at each line (pytest and gunicorn replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def level_of(settings: Settings, default: str = "INFO") -> str:
+    """``LOG_LEVEL``, else ``default``."""
+    return settings.log_level or default
+
+
+def setup_logging(
+    settings: Settings,
+    process: str,
+    *,
+    default_level: str = "INFO",
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Send every logger's records through one JSON handler on the root logger.
+
+    A handler installed by an earlier call is replaced; others (a test's) are left alone.
+    Uncaught exceptions, of the main thread and of others, are logged through it too.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _OURS, False):
+            root.removeHandler(handler)
+            handler.close()
+    level = level_of(settings, default_level)
+    handler = json_handler(process, settings.secrets(), stream=stream)
+    handler.setLevel(level)  # also for loggers with a level of their own (werkzeug)
+    root.addHandler(handler)
+    root.setLevel(level)
+    install_exception_hooks()
+    return handler
+
+
+def ensure_logging(settings: Settings, process: str) -> None:
+    """``setup_logging`` unless logging is configured already (gunicorn, a test runner)."""
+    if not logging.getLogger().handlers:
+        setup_logging(settings, process)
+
+
+def gunicorn_logconfig(settings: Settings) -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its error and access logs through the JSON handler."""
+    level = level_of(settings)
+    secrets = settings.secrets()
+
+    def handler() -> logging.Handler:  # a closure: ``--print-config`` shows no secret
+        return json_handler("web", secrets)
+
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": level, "handlers": ["json"]},
+        "loggers": {
+            # No handlers of their own: they propagate to the root's.
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        },
+        "handlers": {"json": {"()": handler, "level": level}},
+        "formatters": {},
+    }
+
+
+def install_exception_hooks() -> None:
+    """Log uncaught exceptions (main thread and others) instead of printing them raw."""
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    logging.getLogger("service").critical("uncaught exception", exc_info=(kind, value, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "unknown"
+    logging.getLogger("service").critical(
+        "uncaught exception in thread %s",
+        name,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+    )
