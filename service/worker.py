@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +29,7 @@ from .archive import Archiver, open_archiver
 from .config import Settings
 from .jobs import Outcome, run_archive_job
 from .ledger import Job, JobRetry, LeaseLost, Ledger
+from .ops.logs import log_context, redact
 from .ops.metrics import observe_job
 from .outbound.deliver import Deliverer
 from .outbound.loop import MAX_LANES, DeliveryLane
@@ -37,6 +39,8 @@ log = logging.getLogger("service.worker")
 
 ArchiverFactory = Callable[[Settings, Ledger], AbstractContextManager[Archiver]]
 SWEEP_CHECK_MAX_SECONDS = 60.0  # the sweep starts at most this late
+# How loud a finished try is: a retry is worth a look, a dead job an alert.
+_LEVELS = {"waiting": logging.WARNING, "dead": logging.ERROR}
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,19 @@ class Heartbeat:
                             lease.job_id, lease.owner, lease_seconds=self.lease_seconds
                         )
                     except Exception as exc:  # busy or failing for a moment: try next beat
-                        log.warning("could not renew the lease of job %s: %s", lease.job_id, exc)
+                        log.warning(
+                            "could not renew the lease of job %s: %s",
+                            lease.job_id,
+                            exc,
+                            extra={"job_id": lease.job_id},
+                        )
                         continue
                     if not kept and not lease.lost.is_set():
-                        log.warning("job %s: lease lost to another worker", lease.job_id)
+                        log.warning(
+                            "job %s: lease lost to another worker",
+                            lease.job_id,
+                            extra={"job_id": lease.job_id},
+                        )
                         lease.lost.set()
 
 
@@ -139,6 +152,8 @@ class Worker:
             every = min(max(interval / 10, settings.worker_poll_seconds), SWEEP_CHECK_MAX_SECONDS)
             self.periodic.insert(0, Periodic("sweep", every, self._sweep))
         self.heartbeat = Heartbeat(settings.archiver_db, settings.job_lease_seconds)
+        # Errors recorded in the ledger (and logged) go through the logs' redaction.
+        self.redact: Callable[[str], str] = partial(redact, secrets=tuple(settings.secrets()))
         self._due: dict[str, float] = {}  # monotonic time each periodic task is next due
         self._resources = ExitStack()
         self._threads: list[threading.Thread] = []
@@ -197,7 +212,7 @@ class Worker:
                 lease_seconds=self.settings.job_lease_seconds,
                 poll_seconds=self.settings.worker_poll_seconds,
                 stopping=self.stopping,
-                redact=self._redact,
+                redact=self.redact,
                 kinds={target.name: target.kind for target in targets},
             )
             for index in range(min(len(targets), MAX_LANES))
@@ -257,10 +272,14 @@ class Worker:
             if job is None:
                 self.stopping.wait(settings.worker_poll_seconds)
                 continue
-            try:
-                self._run_job(slot, job)
-            except Exception:  # never lose the thread; the lease runs out and a worker retries
-                log.exception("job %s: unexpected failure in the worker", job.id)
+            # Every line logged while the job runs (the pipeline's, urllib3's) carries its ids.
+            with log_context(
+                job_id=job.id, strategy_id=job.strategy_id, source_type=job.source_type
+            ):
+                try:
+                    self._run_job(slot, job)
+                except Exception:  # never lose the thread; the lease runs out, a worker retries
+                    log.exception("job %s: unexpected failure in the worker", job.id)
 
     def _run_job(self, slot: Slot, job: Job) -> None:
         log.info(
@@ -291,8 +310,16 @@ class Worker:
             log.warning("job %s: lease lost after %.1f s; result dropped", job.id, took)
             return
         observe_job(finished.state, took)
-        detail = _describe(outcome) if outcome.ok else self._redact(outcome.error or "")
-        log.info("job %s %s after %.1f s: %s", job.id, finished.state, took, detail)
+        detail = _describe(outcome) if outcome.ok else self.redact(outcome.error or "")
+        log.log(
+            _LEVELS.get(str(finished.state), logging.INFO),
+            "job %s %s after %.1f s: %s",
+            job.id,
+            finished.state,
+            took,
+            detail,
+            extra={"state": str(finished.state), "tries": finished.tries},
+        )
 
     def _finish(self, slot: Slot, job: Job, outcome: Outcome) -> Job:
         if outcome.ok:
@@ -300,7 +327,7 @@ class Worker:
         return slot.ledger.fail(
             job.id,
             slot.owner,
-            self._redact(outcome.error or "failed"),
+            self.redact(outcome.error or "failed"),
             retryable=outcome.retryable,
             retry=self.retry,
             notify=self.notify,
@@ -324,7 +351,7 @@ class Worker:
             try:
                 task.run(ledger)
             except Exception as exc:  # try again next time
-                log.error("%s failed: %s", task.name, self._redact(str(exc)))
+                log.error("%s failed: %s", task.name, self.redact(str(exc)))
 
     def _sweep(self, ledger: Ledger) -> None:
         """When this process wins this interval's sweep, queue a job for every known strategy."""
@@ -337,11 +364,6 @@ class Worker:
             result.queued,
             result.joined,
         )
-
-    def _redact(self, text: str) -> str:
-        for secret in sorted(set(self.settings.secrets()), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
 
 
 def _describe(outcome: Outcome) -> str:

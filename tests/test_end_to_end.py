@@ -406,7 +406,11 @@ def test_simulate_notifies_new_versions_to_notify_url(tmp_path: Path, form: str 
             )
             assert made.status_code == 201, made.text
             wait_for(lambda: receiver.received, what="the notification", details=lambda: sim.output)
-            status = requests.get(f"{base}/_sim/notifications", timeout=10).json()
+            # The simulator records the answer just after the receiver has the request.
+            status = wait_for(
+                lambda: requests.get(f"{base}/_sim/notifications", timeout=10).json(),
+                what="the notification's answer to be recorded",
+            )
             assert [n["status"] for n in status] == [202]
             assert [n["form"] for n in status] == [expected_form]
         ((headers, body),) = receiver.received

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 PROCESSES = ("web", "worker", "cli")
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MASK = "***"
 
 # Credentials the settings do not know (a fresh OAuth access token, a header a server

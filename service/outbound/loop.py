@@ -16,12 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ..jobs import describe
 from ..ledger import Delivery, DeliveryState, Ledger
+from ..ops.logs import redact as redact_credentials
 from ..ops.metrics import count_delivery
 from .deliver import Attempt, Deliverer, DeliverySchedule, Outcome
 
 log = logging.getLogger("service.outbound")
 
 MAX_LANES = 8
+_LEVELS = {DeliveryState.PENDING: logging.WARNING, DeliveryState.DEAD: logging.ERROR}
 _OUTCOME_LABELS = {
     DeliveryState.DELIVERED: "delivered",
     DeliveryState.PENDING: "retry",
@@ -63,7 +65,7 @@ class DeliveryLane:
         lease_seconds: float,
         poll_seconds: float,
         stopping: threading.Event,
-        redact: Callable[[str], str] = lambda text: text,
+        redact: Callable[[str], str] = redact_credentials,
         kinds: Mapping[str, str] | None = None,
     ) -> None:
         self.owner = owner
@@ -83,7 +85,12 @@ class DeliveryLane:
             try:
                 busy = self.step()
             except Exception as exc:  # never lose the lane; an unrecorded lease runs out
-                log.error("%s: delivery loop failed: %s", self.owner, self.redact(describe(exc)))
+                log.error(
+                    "%s: delivery loop failed: %s",
+                    self.owner,
+                    self.redact(describe(exc)),
+                    extra={"lane": self.owner},
+                )
                 busy = False
             if not busy:
                 self.stopping.wait(self.poll_seconds)
@@ -109,6 +116,14 @@ class DeliveryLane:
             retry_in=retry_in,
         )
         took = time.monotonic() - began
+        fields = {
+            "delivery_id": delivery.id,
+            "event_id": delivery.event_id,
+            "event_type": delivery.event_type,
+            "target": delivery.target,
+            "attempts": attempts,
+            "status": attempt.status,
+        }
         if recorded is None:
             log.warning(
                 "delivery %s to %s: lease lost after %.1f s; outcome (%s) not recorded",
@@ -116,11 +131,13 @@ class DeliveryLane:
                 delivery.target,
                 took,
                 detail,
+                extra=fields,
             )
             return True
         count_delivery(self.kinds.get(delivery.target, "webhook"), _OUTCOME_LABELS[state])
         outcome = f"retry in {retry_in:g} s" if state is DeliveryState.PENDING else str(state)
-        log.info(
+        log.log(
+            _LEVELS.get(state, logging.INFO),
             "delivery %s of %s %s to %s: %s after attempt %d (%.1f s): %s",
             delivery.id,
             delivery.event_type,
@@ -130,6 +147,7 @@ class DeliveryLane:
             attempts,
             took,
             detail,
+            extra=fields,
         )
         return True
 
