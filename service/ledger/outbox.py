@@ -165,16 +165,17 @@ class OutboxVerbs:
                 return None
             delivery = self.get_delivery(delivery_id)
             assert delivery is not None
-            if outcome is not DeliveryState.PENDING:
-                self.audit(
-                    f"delivery.{outcome}",
-                    delivery.event_id,
-                    deliveryId=delivery_id,
-                    target=delivery.target,
-                    attempts=delivery.attempts,
-                    status=status,
-                    detail=detail,
-                )
+            # Every attempt's outcome is audited; one still pending is a retry.
+            action = "retry" if outcome is DeliveryState.PENDING else str(outcome)
+            self.audit(
+                f"delivery.{action}",
+                delivery.event_id,
+                deliveryId=delivery_id,
+                target=delivery.target,
+                attempts=delivery.attempts,
+                status=status,
+                detail=detail,
+            )
             return delivery
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:

@@ -129,7 +129,9 @@ def test_attempt_outcomes_and_lost_leases(tmp_path: Path) -> None:
         assert done is not None and done.state is DeliveryState.DELIVERED
         assert done.delivered_at is not None and done.last_error is None
         assert ledger.outbox_backlog() == 0
-        assert "delivery.delivered" in [e.action for e in ledger.audit_entries()]
+        actions = [e.action for e in ledger.audit_entries()]
+        assert actions.count("delivery.retry") == 1
+        assert actions.count("delivery.delivered") == 1
 
 
 def test_expired_lease_is_taken_over(tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def test_failures_then_2xx_resend_the_same_id_and_bytes_signed_each_time(tmp_pat
         gaps = [b.at - a.at for a, b in zip(receiver.received, receiver.received[1:], strict=False)]
         assert min(gaps) >= 0.04
         actions = [e.action for e in ledger.audit_entries(subject=event_id)]
-        assert actions == ["delivery.delivered"]
+        assert actions == ["delivery.retry", "delivery.retry", "delivery.delivered"]
 
 
 def test_past_the_schedule_the_delivery_is_dead(tmp_path: Path) -> None:
