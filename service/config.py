@@ -41,13 +41,15 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "GENESYS_API_URL": {"type": "string", "regex": _URL, "nullable": True, "default": None},
     "GENESYS_LOGIN_URL": {"type": "string", "regex": _URL, "nullable": True, "default": None},
     "GENESYS_CLIENT_ID": {"type": "string", "empty": False, "nullable": True, "default": None},
-    "GENESYS_CLIENT_SECRET": {"type": "string", "empty": False, "nullable": True, "default": None},
+    # Secrets have a minimum length: a short one guesses easily, and redacting it from logs
+    # would blank out ordinary text.
+    "GENESYS_CLIENT_SECRET": {"type": "string", "minlength": 8, "nullable": True, "default": None},
     "ARCHIVER_DB": {"type": "string", "empty": False, "default": "var/ledger.db"},
     "ARCHIVE_DIR": {"type": "string", "empty": False, "default": "var/archive"},
     # Metric files of the web and worker processes (default: "metrics" beside ARCHIVER_DB).
     "METRICS_DIR": {"type": "string", "empty": False, "nullable": True, "default": None},
     "ARCHIVAL_ENDPOINT": {"type": "string", "regex": _URL, "nullable": True, "default": None},
-    "ARCHIVAL_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
+    "ARCHIVAL_TOKEN": {"type": "string", "minlength": 8, "nullable": True, "default": None},
     "RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 1, "default": "365"},
     "RETENTION_MAX_VERSIONS": {
         "type": "integer",
@@ -57,8 +59,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "default": None,
     },
     "MAX_CONCURRENT_ARCHIVES": {"type": "integer", "coerce": int, "min": 1, "default": "5"},
-    "INBOUND_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
-    "ADMIN_TOKEN": {"type": "string", "empty": False, "nullable": True, "default": None},
+    "INBOUND_TOKEN": {"type": "string", "minlength": 16, "nullable": True, "default": None},
+    "ADMIN_TOKEN": {"type": "string", "minlength": 16, "nullable": True, "default": None},
     "VCS_WEBHOOK_URLS": {"type": "string", "nullable": True, "default": None},
     "VCS_TARGETS": {"type": "string", "nullable": True, "default": None},
     "VCS_RETRY_SCHEDULE": {"type": "string", "nullable": True, "default": None},
@@ -190,6 +192,8 @@ def _describe(name: str, value: Any, messages: list[str]) -> str:
         text = f"must be at least {SCHEMA[name]['min']:g}"
     elif text.startswith("max value"):
         text = f"must be at most {SCHEMA[name]['max']}"
+    elif text.startswith("min length"):
+        text = f"must be at least {SCHEMA[name]['minlength']} characters long"
     shown = "" if _is_secret(name) or value is None else f" (got {value!r})"
     return f"is invalid: {text}{shown}"
 

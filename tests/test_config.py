@@ -53,10 +53,20 @@ def test_secret_values_never_appear_in_errors_or_repr() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({"VCS_WEBHOOK_SECRET": "hunter2-very-secret"})
     assert "hunter2" not in str(caught.value)
-    settings = load_settings({"GENESYS_CLIENT_SECRET": "s3cr3t-value", "ADMIN_TOKEN": "adm1n"})
+    settings = load_settings(
+        {"GENESYS_CLIENT_SECRET": "s3cr3t-value", "ADMIN_TOKEN": "adm1n-adm1n-adm1n"}
+    )
     assert "s3cr3t-value" not in repr(settings)
     assert "adm1n" not in repr(settings)
-    assert set(settings.secrets()) == {"s3cr3t-value", "adm1n"}
+    assert set(settings.secrets()) == {"s3cr3t-value", "adm1n-adm1n-adm1n"}
+
+
+def test_short_secrets_are_refused_without_showing_them() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"INBOUND_TOKEN": "t0ken"})
+    assert str(caught.value) == "INBOUND_TOKEN is invalid: must be at least 16 characters long"
+    with pytest.raises(ConfigError, match="ARCHIVAL_TOKEN is invalid: must be at least 8"):
+        load_settings({"ARCHIVAL_TOKEN": "abc"})
 
 
 def test_require_names_the_missing_variable() -> None:

@@ -123,7 +123,7 @@ def test_auth_comes_before_the_body(client: FlaskClient) -> None:
 
 
 def test_a_non_ascii_token_is_compared_as_the_bytes_sent(tmp_path: Path) -> None:
-    token = "s\u00e9same-\u2603"
+    token = "s\u00e9same-ouvre-toi-\u2603"
     app = create_app(
         {
             "ARCHIVER_DB": str(tmp_path / "l.db"),
@@ -137,7 +137,7 @@ def test_a_non_ascii_token_is_compared_as_the_bytes_sent(tmp_path: Path) -> None
     client = app.test_client()
     assert post(client, doc, {"Authorization": f"Bearer {on_the_wire}"}).status_code == 202
     assert post(client, doc, basic("u", token)).status_code == 202
-    assert post(client, doc, {"X-Archiver-Token": "s\u00e9same-?"}).status_code == 401
+    assert post(client, doc, {"X-Archiver-Token": "s\u00e9same-ouvre-toi-?"}).status_code == 401
 
 
 # --- refused bodies -----------------------------------------------------------------------
