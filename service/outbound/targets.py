@@ -80,7 +80,7 @@ def _schema(kind: str, **fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return common | fields
 
 
-_TOKEN = {"type": "string", "required": True, "empty": False, "regex": r"^[\x21-\x7e]+$"}
+_TOKEN = {"type": "string", "required": True, "minlength": 8, "regex": r"^[\x21-\x7e]+$"}
 
 SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
     WEBHOOK: _schema(
@@ -124,7 +124,7 @@ _HINTS = {
     "url": "must be an http(s) URL",
     "baseUrl": "must be an http(s) URL",
     "secret": "must have the form whsec_<base64>",
-    "token": "must be text without spaces",
+    "token": "must be text of at least 8 characters without spaces",
     "repository": "must be owner/name",
     "project": "must be a numeric id or a path such as group/project",
     "ref": "must be a branch or tag name",

@@ -71,7 +71,7 @@ def test_json_form_with_each_kind_and_its_defaults() -> None:
                 "name": "gl",
                 "type": "gitlab",
                 "project": "group/project",
-                "token": "t",
+                "token": "trigger-token",
                 "ref": "main",
             },
         ]
@@ -92,7 +92,7 @@ def test_json_form_with_each_kind_and_its_defaults() -> None:
             base_url="https://gitlab.com",
             project="group/project",
             ref="main",
-            token="t",
+            token="trigger-token",
         ),
     )
     assert found[1].endpoint == "https://api.github.com/repos/owner/repo/dispatches"
@@ -114,7 +114,7 @@ def test_json_form_base_urls_event_type_and_numeric_projects() -> None:
             {
                 "type": "gitlab",
                 "project": 123,
-                "token": "t",
+                "token": "trigger-token",
                 "ref": "release/1.x",
                 "baseUrl": "https://gitlab.example.com",
             },
@@ -183,15 +183,15 @@ def test_both_forms_together_simple_form_first() -> None:
             "VCS_TARGETS[0].url is invalid: not a field of a github target",
         ),
         (
-            [{"type": "gitlab", "project": "group/project", "token": "t"}],
+            [{"type": "gitlab", "project": "group/project", "token": "trigger-token"}],
             "VCS_TARGETS[0].ref is required",
         ),
         (
-            [{"type": "gitlab", "project": "no spaces", "token": "t", "ref": "main"}],
+            [{"type": "gitlab", "project": "no spaces", "token": "trigger-token", "ref": "main"}],
             PROJECT_HINT,
         ),
         (
-            [{"type": "gitlab", "project": ["1"], "token": "t", "ref": "main"}],
+            [{"type": "gitlab", "project": ["1"], "token": "trigger-token", "ref": "main"}],
             PROJECT_HINT,
         ),
         (
@@ -220,7 +220,7 @@ def test_errors_name_the_variable_and_the_path(items: Any, message: str) -> None
     ("items", "secret_value"),
     [
         ([{"type": "github", "repository": "o/r", "token": "has space sekrit"}], "sekrit"),
-        ([{"type": "github", "repository": "sekrit", "token": "sekrit"}], "sekrit"),
+        ([{"type": "github", "repository": "sekrit", "token": "sekrit-sekrit"}], "sekrit"),
         ([{"type": "webhook", "url": "https://a.example", "secret": "whsec_sekrit!"}], "sekrit"),
         (
             [{"type": "webhook", "url": "https://a.example?token=sekrit", "secret": "sekrit"}],
@@ -228,7 +228,8 @@ def test_errors_name_the_variable_and_the_path(items: Any, message: str) -> None
         ),
         ([{"type": "gitlab", "project": "g/p", "token": ["sekrit"], "ref": "main"}], "sekrit"),
         ([{"type": "sekrit"}], "sekrit"),
-        ('[{"type": "github", "token": "sekrit" "x"}]', "sekrit"),
+        ('[{"type": "github", "token": "sekrit-sekrit" "x"}]', "sekrit"),
+        ([{"type": "github", "repository": "o/r", "token": "sekrit"}], "sekrit"),
     ],
 )
 def test_no_error_repeats_a_value(items: Any, secret_value: str) -> None:
