@@ -32,7 +32,12 @@ import sys
 from datetime import date, timedelta
 from typing import Any, NoReturn
 
-from service.admin_queries import daily_summary, markdown_table, open_existing_ledger
+from service.admin_queries import (
+    audit_chain_lines,
+    daily_summary,
+    markdown_table,
+    open_existing_ledger,
+)
 from service.clock import utcnow
 from service.config import load_settings
 from service.errors import ArchiverError, ConfigError, UsageError
@@ -183,13 +188,8 @@ def render(summary: dict[str, Any]) -> str:
             targets,
         ),
         "",
-        "## Audit chain",
-        "",
+        *audit_chain_lines(chain),
     ]
-    if chain["intact"]:
-        out.append(f"Audit chain verifies: {chain['entries']} entries, hash chain intact.")
-    else:
-        out.append(f"**Audit chain does NOT verify: {chain['problem']}.**")
     return "\n".join(out) + "\n"
 
 

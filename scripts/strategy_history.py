@@ -30,7 +30,12 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from service.admin_queries import markdown_table, open_existing_ledger, strategy_history
+from service.admin_queries import (
+    audit_chain_lines,
+    markdown_table,
+    open_existing_ledger,
+    strategy_history,
+)
 from service.clock import iso, utcnow
 from service.config import load_settings
 from service.errors import ArchiverError, ConfigError, UsageError
@@ -210,13 +215,8 @@ def render(history: dict[str, Any]) -> str:
             history["audit"],
         ),
         "",
-        "## Audit chain",
-        "",
+        *audit_chain_lines(chain),
     ]
-    if chain["intact"]:
-        out.append(f"Audit chain verifies: {chain['entries']} entries, hash chain intact.")
-    else:
-        out.append(f"**Audit chain does NOT verify: {chain['problem']}.**")
     return "\n".join(out) + "\n"
 
 

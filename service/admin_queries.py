@@ -547,6 +547,15 @@ def daily_summary(
     }
 
 
+def audit_chain_lines(chain: dict[str, Any]) -> list[str]:
+    """The closing "Audit chain" section of a Markdown report."""
+    if chain["intact"]:
+        verdict = f"Audit chain verifies: {chain['entries']} entries, hash chain intact."
+    else:
+        verdict = f"**Audit chain does NOT verify: {chain['problem']}.**"
+    return ["## Audit chain", "", verdict]
+
+
 def markdown_table(columns: Sequence[tuple[str, str]], rows: Sequence[Row]) -> str:
     """``rows`` as a Markdown table with (heading, key) ``columns``; "(none)" when empty."""
     if not rows:
