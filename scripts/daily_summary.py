@@ -32,12 +32,9 @@ import sys
 from datetime import date, timedelta
 from typing import Any, NoReturn
 
-from service.admin_queries import (
-    audit_chain_lines,
-    daily_summary,
-    markdown_table,
-    open_existing_ledger,
-)
+from service.admin.listings import open_existing_ledger
+from service.admin.render import audit_chain_lines, markdown_table
+from service.admin.summary import daily_summary
 from service.clock import utcnow
 from service.config import load_settings
 from service.errors import ArchiverError, ConfigError, UsageError

@@ -30,12 +30,9 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from service.admin_queries import (
-    audit_chain_lines,
-    markdown_table,
-    open_existing_ledger,
-    strategy_history,
-)
+from service.admin.history import strategy_history
+from service.admin.listings import open_existing_ledger
+from service.admin.render import audit_chain_lines, markdown_table
 from service.clock import iso, utcnow
 from service.config import load_settings
 from service.errors import ArchiverError, ConfigError, UsageError

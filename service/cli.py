@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``ledger``, ``audit verify`` and ``outbox redeliver``."""
-    from .admin_queries import DEFAULT_LIMIT, QUERIES
+    from .admin.listings import DEFAULT_LIMIT, QUERIES
 
     ledger = commands.add_parser("ledger", help="list what the ledger holds, newest first")
     ledger.add_argument("kind", choices=list(QUERIES), help="what to list")
@@ -124,7 +124,7 @@ def _delivery_id_arg(value: str) -> str:
 
 
 def _since_arg(value: str) -> str:
-    from .admin_queries import parse_since
+    from .admin.listings import parse_since
 
     try:
         return parse_since(value)
@@ -285,7 +285,8 @@ def _open_existing_ledger(settings: Settings) -> Ledger:
 def _ledger(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from .admin_queries import QUERIES, render_table
+    from .admin.listings import QUERIES
+    from .admin.render import render_table
 
     query = QUERIES[args.kind]
     with _open_existing_ledger(settings) as ledger:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from service.admin_queries import daily_summary
+from service.admin.summary import daily_summary
 from service.clock import utcnow
 from service.ledger import DeliveryState, IncomingEvent, JobRetry, Ledger, Submission
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
