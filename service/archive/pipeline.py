@@ -124,7 +124,6 @@ class Archiver:
         existing = self.ledger.find_archive(payload["idempotencyKey"])
         if existing is not None:
             return existing
-        stored = store.write_once(self.settings.archive_dir, location, data)
         record = self.ledger.record_archive(
             idempotency_key=payload["idempotencyKey"],
             strategy_id=payload["strategyId"],
@@ -132,8 +131,8 @@ class Archiver:
             strategy_name=payload["strategyName"],
             version_ids=[row["versionId"] for row in payload["versionMatrix"]],
             archive_timestamp=payload["archiveTimestamp"],
-            sha256=stored.sha256,
-            size=stored.size,
+            sha256=store.digest(data),
+            size=len(data),
             location=location,
             submission=Submission.PENDING if self.archival else Submission.LOCAL,
             notify=[target.name for target in self.settings.vcs_targets],

@@ -63,7 +63,7 @@ def read_document(archive_dir: Path, location: str, sha256: str | None = None) -
         data = (archive_dir / location).read_bytes()
     except OSError as exc:
         raise StorageError(f"cannot read archive document {location}: {exc.strerror}") from exc
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+    if sha256 is not None and digest(data) != sha256:
         raise StorageError(f"archive document {location} does not match its recorded SHA-256")
     return data
 
@@ -78,8 +78,13 @@ def documents_of(archive_dir: Path, source_type: str, strategy_id: str) -> list[
     )
 
 
+def digest(data: bytes) -> str:
+    """The SHA-256 the ledger records for a document's bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def _describe(location: str, data: bytes, *, created: bool) -> StoredDocument:
-    return StoredDocument(location, hashlib.sha256(data).hexdigest(), len(data), created)
+    return StoredDocument(location, digest(data), len(data), created)
 
 
 def _fsync_dir(folder: Path) -> None:
