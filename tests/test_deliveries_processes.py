@@ -14,7 +14,7 @@ from service.ledger import Delivery, DeliveryState, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.receivers import Received, WebhookReceiver
 from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
-from tests.test_worker_processes import workers
+from tests.processes import workers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -21,12 +21,11 @@ import requests
 from service.simulator import SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.receivers import FakeGitHub, WebhookReceiver
-from tests.conftest import cli_env
-from tests.test_end_to_end import (
+from tests.conftest import cli_env, wait_for
+from tests.processes import (
     WORKER_COMMAND,
     running,
     settled_archives,
-    wait_for,
     web_process,
 )
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,46 +13,7 @@ from service.ledger import JobState, Ledger, Submission
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
-
-
-class WorkerProcess:
-    """``archiver worker`` in a subprocess, its stderr in a file the test can read."""
-
-    def __init__(self, env: dict[str, str], cwd: Path, name: str) -> None:
-        self.log = cwd / f"{name}.log"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [*ARCHIVER, "worker"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def terminate(self, timeout: float = 30) -> int:
-        """SIGTERM, then wait for the exit status."""
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-    def kill(self) -> None:
-        if self.alive():
-            self.process.kill()
-        self.process.wait(timeout=30)
-
-
-@contextmanager
-def workers(env: dict[str, str], cwd: Path, count: int = 1) -> Iterator[list[WorkerProcess]]:
-    """``count`` worker processes, killed at the end whatever happened."""
-    started = [WorkerProcess(env, cwd, f"worker{n}") for n in range(count)]
-    try:
-        yield started
-    finally:
-        for worker in started:
-            worker.kill()
+from tests.processes import workers
 
 
 def job_state(path: Path, job_id: str) -> JobState | None:

@@ -21,14 +21,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.ledger import JobState, Ledger
 from service.simulator import SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.conftest import ADMIN_TOKEN, INBOUND_TOKEN, cli_env
-from tests.test_end_to_end import (
+from tests.conftest import ADMIN_TOKEN, INBOUND_TOKEN, cli_env, wait_for
+from tests.processes import (
     GUNICORN,
     REPO,
     WORKER_COMMAND,
     children_of,
     running,
-    wait_for,
     web_process,
 )
 
