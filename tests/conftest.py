@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 from service.app import create_app
 from service.config import Settings, load_settings
 from service.simulator import SimulatorServer
+from service.worker import Worker
 
 
 @pytest.fixture
@@ -27,16 +29,7 @@ def simulator() -> Iterator[SimulatorServer]:
 
 def make_settings(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> Settings:
     """Settings pointing at ``sim``, with a fresh ledger and archive folder under ``tmp_path``."""
-    env = {
-        "GENESYS_API_URL": sim.url,
-        "GENESYS_LOGIN_URL": sim.url,
-        "GENESYS_CLIENT_ID": "test-client",
-        "GENESYS_CLIENT_SECRET": "test-secret-value",
-        "ARCHIVER_DB": str(tmp_path / "ledger.db"),
-        "ARCHIVE_DIR": str(tmp_path / "archive"),
-    }
-    env.update(overrides)
-    return load_settings(env)
+    return load_settings(cli_env(sim, tmp_path, **overrides))
 
 
 @pytest.fixture
@@ -117,3 +110,14 @@ def wait_for(
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}\n{details()}")
         time.sleep(0.02)
+
+
+@contextmanager
+def running_worker(worker: Worker) -> Iterator[Worker]:
+    """The worker's threads started; stopped and joined afterwards."""
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        worker.join()

@@ -29,7 +29,7 @@ from service.ledger import Job, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.worker import Worker
-from tests.conftest import WORKER_TUNING, make_settings, wait_for
+from tests.conftest import WORKER_TUNING, make_settings, running_worker, wait_for
 
 
 def job_in(ledger: Ledger, job_id: str, *states: JobState) -> Job | None:
@@ -52,22 +52,11 @@ def fast_genesys_retries(settings: Settings, ledger: Ledger) -> Iterator[Archive
             archival.close()
 
 
-@contextmanager
-def running(worker: Worker) -> Iterator[Worker]:
-    """The worker's job threads started; stopped and joined afterwards."""
-    worker.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        worker.join()
-
-
 def test_a_queued_job_runs_end_to_end(simulator: SimulatorServer, tmp_path: Path) -> None:
     settings = make_settings(simulator, tmp_path, **WORKER_TUNING)
     with Ledger(settings.archiver_db) as ledger:
         job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
-        with running(Worker(settings)):
+        with running_worker(Worker(settings)):
             job = wait_for(lambda: job_in(ledger, job_id, JobState.DONE), what="job done")
         (archive,) = ledger.list_archives()
         assert archive.strategy_id == DEMO_STRATEGY_ID
@@ -85,7 +74,7 @@ def test_a_genesys_404_job_goes_dead_at_once(simulator: SimulatorServer, tmp_pat
     missing = str(uuid.uuid4())
     with Ledger(settings.archiver_db) as ledger:
         job_id, _ = ledger.enqueue(missing, "flow", reason="event")
-        with running(Worker(settings)):
+        with running_worker(Worker(settings)):
             job = wait_for(lambda: job_in(ledger, job_id, JobState.DEAD), what="job dead")
         assert job.tries == 1
         assert job.last_error is not None and "404" in job.last_error
@@ -102,7 +91,7 @@ def test_a_retryable_failure_is_retried_later_and_then_succeeds(
     simulator.state.inject_fault(503, times=2, path=versions)  # both tries of the first run
     with Ledger(settings.archiver_db) as ledger:
         job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
-        with running(Worker(settings, archiver_factory=fast_genesys_retries)):
+        with running_worker(Worker(settings, archiver_factory=fast_genesys_retries)):
             job = wait_for(lambda: job_in(ledger, job_id, JobState.DONE), what="job done")
         assert job.tries == 2
         assert job.last_error is not None and "503" in job.last_error
@@ -130,7 +119,7 @@ def test_a_lost_lease_drops_the_result(
         release = sink.state.hold_next(store_first=True)
         with Ledger(settings.archiver_db) as ledger:
             job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
-            with running(Worker(settings)):
+            with running_worker(Worker(settings)):
                 assert sink.state.held.wait(20), "the job never reached the endpoint"
                 # Another worker takes the job over, as if this one had stalled past its lease.
                 ledger.db.execute(

@@ -22,7 +22,7 @@ from service.outbound.targets import Target
 from service.simulator import SimulatorServer
 from service.simulator.receivers import WebhookReceiver
 from service.worker import Worker
-from tests.conftest import make_settings, wait_for
+from tests.conftest import make_settings, running_worker, wait_for
 
 from .events import SECRET
 
@@ -250,16 +250,6 @@ FAST = {
 }
 
 
-@contextmanager
-def running(worker: Worker) -> Iterator[Worker]:
-    worker.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        worker.join()
-
-
 def lane_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if "/deliver-" in t.name]
 
@@ -274,7 +264,7 @@ def test_a_dead_job_announces_its_failure_to_every_target(
         with Ledger(settings.archiver_db) as ledger:
             job_id, _ = ledger.enqueue(missing, "flow", reason="event")
             worker = Worker(settings)
-            with running(worker):
+            with running_worker(worker):
                 assert len(lane_threads()) == 2
                 (got_one,) = one.wait_for(1)
                 (got_two,) = two.wait_for(1)
@@ -291,7 +281,7 @@ def test_a_dead_job_announces_its_failure_to_every_target(
 
 def test_a_worker_without_targets_runs_no_lane(simulator: SimulatorServer, tmp_path: Path) -> None:
     settings = make_settings(simulator, tmp_path, **FAST)
-    with running(Worker(settings)):
+    with running_worker(Worker(settings)):
         assert lane_threads() == []
 
 
@@ -301,5 +291,5 @@ def test_one_lane_per_target_and_at_most_eight(
 ) -> None:
     urls = ",".join(f"http://127.0.0.1:9/hook{n}" for n in range(count))
     settings = make_settings(simulator, tmp_path, **FAST, VCS_WEBHOOK_URLS=urls)
-    with running(Worker(settings)):
+    with running_worker(Worker(settings)):
         assert len(lane_threads()) == min(count, 8)
