@@ -2,22 +2,30 @@
 
 Settings (defaults, then the environment, or a test mapping), the ledger pool,
 then one blueprint per surface. Nothing is built at import time and no database
-connection is opened before gunicorn forks: connections open on first use.
+connection is opened before gunicorn forks (the app is not preloaded): each worker
+creates and migrates the ledger as it starts, then connections open on first use.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from flask import Flask, current_app
 
 from .config import Settings, load_settings
+from .errors import LedgerError
 from .inbound.committer import GroupCommit
 from .ledger import Ledger
 from .ledger.pool import LedgerPool
 from .ops.logs import ensure_logging
 
+log = logging.getLogger("service.web")
+
 MAX_BODY_BYTES = 1024 * 1024
+# At start, wait at most this long for the ledger's lock: a gunicorn worker silent for
+# its ``timeout`` (30 s) while booting would be killed, and booted again, in a loop.
+START_WAIT_SECONDS = 5.0
 
 
 def create_app(config: Mapping[str, str] | None = None) -> Flask:
@@ -28,8 +36,10 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app = Flask("service")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["archiver.settings"] = settings
-    app.extensions["archiver.ledgers"] = LedgerPool(settings.archiver_db)
-    app.extensions["archiver.ingest"] = GroupCommit(settings.archiver_db)
+    wait = settings.ledger_lock_timeout_seconds
+    app.extensions["archiver.ledgers"] = LedgerPool(settings.archiver_db, lock_timeout=wait)
+    app.extensions["archiver.ingest"] = GroupCommit(settings.archiver_db, lock_timeout=wait)
+    create_ledger(settings)
 
     from .web import errors
 
@@ -45,6 +55,20 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(metrics)
     return app
+
+
+def create_ledger(settings: Settings) -> None:
+    """Create and migrate the ledger now (then close it: each thread opens its own).
+
+    A ledger that cannot be opened at start (locked, read-only) must not stop the
+    process: gunicorn would halt when a worker fails to boot. It is logged, ``/readyz``
+    says so, and the ingest writer opens the ledger as soon as it can.
+    """
+    wait = min(START_WAIT_SECONDS, settings.ledger_lock_timeout_seconds)
+    try:
+        Ledger(settings.archiver_db, lock_timeout=wait).close()
+    except LedgerError as exc:
+        log.warning("the ledger cannot be opened at start (will try again on use): %s", exc)
 
 
 def settings() -> Settings:

@@ -71,6 +71,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "default": None,
     },
     "SWEEP_INTERVAL_SECONDS": {"type": "integer", "coerce": int, "min": 0, "default": "3600"},
+    # Days an inbound event's body is kept (its row stays); 0 keeps bodies forever.
+    "EVENT_RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 0, "default": "30"},
     "PORT": {"type": "integer", "coerce": int, "min": 1, "max": 65535, "default": "8000"},
     # Worker tuning: optional, the defaults suit production.
     "WORKER_THREADS": {
@@ -84,6 +86,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "JOB_LEASE_SECONDS": {"type": "float", "coerce": _finite, "min": 1.0, "default": "60"},
     "JOB_MAX_TRIES": {"type": "integer", "coerce": int, "min": 1, "default": "5"},
     "JOB_RETRY_BASE_SECONDS": {"type": "float", "coerce": _finite, "min": 0.0, "default": "30"},
+    # How long a write waits for the ledger's lock before failing (web and worker processes).
+    "LEDGER_LOCK_TIMEOUT_SECONDS": {
+        "type": "float",
+        "coerce": _finite,
+        "min": 0.05,
+        "default": "30",
+    },
     # Unset: INFO, but WARNING for `archiver archive` and `sweep`, whose summary says the rest.
     "LOG_LEVEL": {
         "type": "string",
@@ -125,12 +134,14 @@ class Settings:
     vcs_targets: tuple[Target, ...] = ()
     vcs_retry_schedule: DeliverySchedule = field(default_factory=DeliverySchedule)
     sweep_interval_seconds: int = 3600
+    event_retention_days: int = 30  # 0: event bodies are kept forever
     port: int = 8000
     worker_threads: int | None = None  # None: as many as max_concurrent_archives
     worker_poll_seconds: float = 1.0
     job_lease_seconds: float = 60.0
     job_max_tries: int = 5
     job_retry_base_seconds: float = 30.0
+    ledger_lock_timeout_seconds: float = 30.0
     log_level: str | None = None  # None: each command's own default (service/ops/logs.py)
 
     @property

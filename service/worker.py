@@ -21,11 +21,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import FrameType
 
 from .archive import Archiver, open_archiver
+from .clock import iso, utcnow
 from .config import Settings
 from .jobs import Outcome, run_archive_job
 from .ledger import Job, JobRetry, LeaseLost, Ledger
@@ -39,6 +41,7 @@ log = logging.getLogger("service.worker")
 
 ArchiverFactory = Callable[[Settings, Ledger], AbstractContextManager[Archiver]]
 SWEEP_CHECK_MAX_SECONDS = 60.0  # the sweep starts at most this late
+PRUNE_EVERY_SECONDS = 3600.0  # old event bodies are emptied at start, then hourly
 # How loud a finished try is: a retry is worth a look, a dead job an alert.
 _LEVELS = {"waiting": logging.WARNING, "dead": logging.ERROR}
 
@@ -151,6 +154,12 @@ class Worker:
         if interval:
             every = min(max(interval / 10, settings.worker_poll_seconds), SWEEP_CHECK_MAX_SECONDS)
             self.periodic.insert(0, Periodic("sweep", every, self._sweep))
+        if settings.event_retention_days:
+            self.periodic.append(Periodic("prune", PRUNE_EVERY_SECONDS, self._prune))
+        # Every connection of the worker waits at most LEDGER_LOCK_TIMEOUT_SECONDS for the lock.
+        self.open_ledger: Callable[[], Ledger] = partial(
+            Ledger, settings.archiver_db, lock_timeout=settings.ledger_lock_timeout_seconds
+        )
         self.heartbeat = Heartbeat(settings.archiver_db, settings.job_lease_seconds)
         # Errors recorded in the ledger (and logged) go through the logs' redaction.
         self.redact: Callable[[str], str] = partial(redact, secrets=tuple(settings.secrets()))
@@ -167,7 +176,7 @@ class Worker:
         slots = []
         with ExitStack() as opened:
             for index in range(self.settings.worker_thread_count):
-                ledger = opened.enter_context(Ledger(self.settings.archiver_db))
+                ledger = opened.enter_context(self.open_ledger())
                 archiver = opened.enter_context(self.archiver_factory(self.settings, ledger))
                 slots.append(Slot(f"{self.name}/{index}", ledger, archiver))
             lanes = self._open_lanes(opened)
@@ -205,7 +214,7 @@ class Worker:
         return [
             DeliveryLane(
                 f"{self.name}/deliver-{index}",
-                opened.enter_context(Ledger(self.settings.archiver_db)),
+                opened.enter_context(self.open_ledger()),
                 deliverer,
                 self.settings.vcs_retry_schedule,
                 self.notify,
@@ -236,7 +245,7 @@ class Worker:
         """Start, run the periodic tasks until ``stop()``, then wait for the jobs in hand."""
         self.start()
         try:
-            with Ledger(self.settings.archiver_db) as ledger:
+            with self.open_ledger() as ledger:
                 for _ in self._ticks():
                     self._run_periodic(ledger)
         finally:
@@ -265,6 +274,8 @@ class Worker:
                     slot.owner,
                     lease_seconds=settings.job_lease_seconds,
                     max_running=settings.max_concurrent_archives,
+                    max_tries=self.retry.max_tries,  # a job whose worker keeps dying dies
+                    notify=self.notify,
                 )
             except Exception as exc:  # the ledger may be locked or failing for a moment
                 log.error("%s: could not claim a job: %s", slot.owner, exc)
@@ -364,6 +375,24 @@ class Worker:
             result.queued,
             result.joined,
         )
+
+    def _prune(self, ledger: Ledger) -> None:
+        """Empty the bodies of events older than ``EVENT_RETENTION_DAYS`` (rows stay).
+
+        Cheap to repeat, so every worker process may do it: only bodies still kept are
+        looked at, through an index.
+        """
+        before = iso(utcnow() - timedelta(days=self.settings.event_retention_days))
+        inbound = ledger.prune_event_bodies(before)
+        outbound = ledger.prune_outbox_bodies(before)
+        if inbound or outbound:
+            log.info(
+                "pruned the bodies of %d inbound and %d delivered outbound event(s)"
+                " older than %d day(s)",
+                inbound,
+                outbound,
+                self.settings.event_retention_days,
+            )
 
 
 def _describe(outcome: Outcome) -> str:

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from .archives import ArchiveRecord, ArchiveVerbs, Submission
 from .audit import AuditEntry, AuditVerbs
-from .db import close, connect, transaction
+from .db import LOCK_TIMEOUT_SECONDS, close, connect, probe, transaction
 from .events import Accepted, EventVerbs, IncomingEvent
 from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
 from .metrics import MetricsVerbs
@@ -17,6 +17,7 @@ from .outbox import Delivery, DeliveryState, OutboxVerbs
 from .queries import QueryVerbs
 
 __all__ = [
+    "LOCK_TIMEOUT_SECONDS",
     "Accepted",
     "ArchiveRecord",
     "AuditEntry",
@@ -35,13 +36,17 @@ __all__ = [
 class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs, MetricsVerbs, OutboxVerbs, QueryVerbs):
     """One process's handle on the ledger file. Open it after any fork, never before."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
-        self.db: Database = connect(self.path)
+        self.db: Database = connect(self.path, lock_timeout=lock_timeout)
 
-    def transaction(self) -> AbstractContextManager[Database]:
-        """One atomic write spanning several verbs."""
-        return transaction(self.db)
+    def transaction(self, *, wait: float | None = None) -> AbstractContextManager[Database]:
+        """One atomic write spanning several verbs (``wait``: a shorter lock wait, seconds)."""
+        return transaction(self.db, wait=wait)
+
+    def probe(self, *, wait: float) -> None:
+        """Commit a small real write within ``wait`` seconds (readiness), else raise."""
+        probe(self.db, wait=wait)
 
     def close(self) -> None:
         close(self.db)

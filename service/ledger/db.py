@@ -1,11 +1,14 @@
-"""The ledger's connection: WAL, a busy timeout, durable commits and named migrations.
+"""The ledger's connection: WAL, a bounded wait for the write lock, durable commits and
+named migrations.
 
 Every multi-step write goes through ``transaction()``, which takes SQLite's write
 lock up front (``BEGIN IMMEDIATE``) so that two processes never interleave the
 read and the write of one step. Before that it takes an exclusive ``flock`` on a
-lock file beside the ledger: writers then queue in the kernel and wake the moment
-the lock is free, instead of polling in SQLite's busy handler, whose growing sleeps
-(up to 100 ms) would otherwise set the tail latency of every webhook under load.
+lock file beside the ledger, so that writers queue there rather than in SQLite's
+busy handler, whose growing sleeps (up to 100 ms) would otherwise set the tail
+latency of every webhook under load. The flock is polled with sleeps of a fraction
+of a millisecond at first, and given up after the connection's lock timeout (the
+same as SQLite's busy timeout): no writer, probe or request ever waits without limit.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -23,57 +28,103 @@ from sqlite_utils import Database
 from ..errors import LedgerError
 from .migrations import MIGRATIONS
 
-BUSY_TIMEOUT_MS = 30_000
-
-# Each connection's own descriptor on the lock file: flock excludes other descriptors,
-# so threads with connections of their own exclude each other too.
-_LOCKS: weakref.WeakKeyDictionary[Database, tuple[int, weakref.finalize]] = (
-    weakref.WeakKeyDictionary()
-)
+LOCK_TIMEOUT_SECONDS = 30.0  # default wait for the write lock (LEDGER_LOCK_TIMEOUT_SECONDS)
+# Polling the flock: the first pauses are tiny, so that a lock released a moment later
+# costs a webhook almost nothing; later ones are longer, so that a long wait costs no CPU.
+_FIRST_PAUSE = 0.0001
+_LONGEST_PAUSE = 0.002
 
 
-def connect(path: Path) -> Database:
-    """Open (creating folder and file if needed) and migrate the ledger at ``path``."""
+@dataclass(frozen=True)
+class _Lock:
+    """A connection's own descriptor on the lock file, and how long it waits for the lock."""
+
+    fd: int
+    path: Path
+    timeout: float
+    closer: weakref.finalize
+
+
+# flock excludes other descriptors, so threads with connections of their own exclude
+# each other too.
+_LOCKS: weakref.WeakKeyDictionary[Database, _Lock] = weakref.WeakKeyDictionary()
+
+
+def connect(path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Database:
+    """Open (creating folder and file if needed) and migrate the ledger at ``path``.
+
+    Any failure closes what was opened (a leaked connection would keep a read-only
+    view of the file after a remount) and raises ``LedgerError`` in one line.
+    """
+    where = path.absolute()
+    conn: sqlite3.Connection | None = None
+    db: Database | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: no implicit BEGIN; transaction() below says when.
         conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            str(path), timeout=lock_timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {_millis(lock_timeout)}")
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a commit is on disk before it returns, so an acknowledged write survives
         # a power cut. WAL keeps that to one fsync per commit.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn, execute_plugins=False)
-        lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        _LOCKS[db] = (lock_fd, weakref.finalize(db, os.close, lock_fd))
+        lock_path = Path(f"{where}.lock")
+        lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        _LOCKS[db] = _Lock(
+            lock_fd, lock_path, lock_timeout, weakref.finalize(db, os.close, lock_fd)
+        )
         # Taking the write lock first serialises processes that start at the same time.
         with transaction(db):
             MIGRATIONS.apply(db)
-    except sqlite3.Error as exc:
-        raise LedgerError(f"cannot open the ledger at {path}: {exc}") from exc
+    except BaseException as exc:
+        if db is not None:
+            close(db)
+        elif conn is not None:
+            conn.close()
+        if isinstance(exc, sqlite3.Error | OSError | LedgerError):
+            raise LedgerError(f"cannot open the ledger at {where}: {_reason(exc)}") from exc
+        raise
     return db
 
 
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in one line: an OSError's text and file, or the error's message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _millis(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
 @contextmanager
-def transaction(db: Database) -> Iterator[Database]:
+def transaction(db: Database, *, wait: float | None = None) -> Iterator[Database]:
     """One atomic, immediate-locking write; a nested call joins the outer transaction.
 
-    Nested calls add no savepoint: nothing of ours catches an error inside a transaction
-    and carries on, so a failure anywhere rolls back the whole write.
+    ``wait`` (seconds) replaces the connection's lock timeout for this write, for
+    callers such as the readiness probe that must answer quickly. Waiting longer
+    raises ``LedgerError``. Nested calls add no savepoint: nothing of ours catches an
+    error inside a transaction and carries on, so a failure anywhere rolls back the
+    whole write.
     """
     conn = db.conn
     if conn.in_transaction:
         yield db
         return
     lock = _LOCKS.get(db)
-    lock_fd = lock[0] if lock else None
-    if lock_fd is not None:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    usual = lock.timeout if lock else LOCK_TIMEOUT_SECONDS
+    timeout = usual if wait is None else wait
+    if lock is not None:
+        _flock(lock, timeout)
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        _begin(conn, timeout, usual)
         try:
             yield db
         except BaseException:
@@ -82,8 +133,44 @@ def transaction(db: Database) -> Iterator[Database]:
             raise
         conn.execute("COMMIT")
     finally:
-        if lock_fd is not None:
-            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        if lock is not None:
+            fcntl.flock(lock.fd, fcntl.LOCK_UN)
+
+
+def _flock(lock: _Lock, timeout: float) -> None:
+    """Take the lock file's exclusive lock, polling until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    pause = _FIRST_PAUSE
+    while True:
+        try:
+            fcntl.flock(lock.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LedgerError(
+                    f"the ledger is locked by another process: waited {timeout:g} s "
+                    f"for the lock on {lock.path}"
+                ) from None
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, _LONGEST_PAUSE)
+
+
+def _begin(conn: sqlite3.Connection, timeout: float, usual: float) -> None:
+    """``BEGIN IMMEDIATE`` within ``timeout`` (a connection outside our flock may hold it)."""
+    if timeout != usual:
+        conn.execute(f"PRAGMA busy_timeout = {_millis(timeout)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise LedgerError(
+            f"the ledger is locked by another process: waited {timeout:g} s for its write lock"
+        ) from exc
+    finally:
+        if timeout != usual:
+            conn.execute(f"PRAGMA busy_timeout = {_millis(usual)}")
 
 
 def close(db: Database) -> None:
@@ -91,4 +178,13 @@ def close(db: Database) -> None:
     lock = _LOCKS.pop(db, None)
     db.close()
     if lock:
-        lock[1]()  # the finalizer closes the descriptor once, whoever calls it first
+        lock.closer()  # the finalizer closes the descriptor once, whoever calls it first
+
+
+def probe(db: Database, *, wait: float) -> None:
+    """Commit a real write (the ``ready_probe`` row of ``meta``) within ``wait`` seconds."""
+    with transaction(db, wait=wait):
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('ready_probe', strftime('%Y-%m-%dT%H:%M:%fZ'))"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
