@@ -52,11 +52,13 @@ def enqueue_all(ledger: Ledger, strategies: Iterable[tuple[str, str]]) -> SweepR
 
 
 def sweep_known(ledger: Ledger, discovered: Iterable[tuple[str, str]] = ()) -> SweepResult:
-    """Queue a job for every strategy discovered (first) and every one the ledger knows."""
-    plan = dict(discovered)
-    for strategy_id, source_type in ledger.known_strategies():
-        plan.setdefault(strategy_id, source_type)
-    return enqueue_all(ledger, plan.items())
+    """Queue a job for every strategy discovered (first) and every one the ledger knows.
+
+    A job is for an (id, source type) pair: an id known as two source types gets two.
+    """
+    plan = dict.fromkeys(discovered)  # ordered and without repeats
+    plan.update(dict.fromkeys(ledger.known_strategies()))
+    return enqueue_all(ledger, plan)
 
 
 def discover(client: GenesysClient) -> Discovered:

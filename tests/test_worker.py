@@ -123,7 +123,7 @@ def test_a_lost_lease_drops_the_result(
                 assert sink.state.held.wait(20), "the job never reached the endpoint"
                 # Another worker takes the job over, as if this one had stalled past its lease.
                 ledger.db.execute(
-                    "UPDATE jobs SET lease_expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?",
+                    "UPDATE jobs SET lease_until = 946684800.0 WHERE id = ?",  # in 2000
                     [job_id],
                 )
                 taken = ledger.claim("intruder", lease_seconds=60, max_running=5)

@@ -65,8 +65,8 @@ class EventVerbs:
         """Several requests' events in one transaction (one fsync); one result per request.
 
         A handful of statements per transaction whatever the number of events: one look-up
-        of the de-duplication keys, one job per strategy, one insert of events and one of
-        audit entries.
+        of the de-duplication keys, one job per (source type, strategy), one insert of
+        events and one of audit entries.
         """
         results = [Accepted() for _ in batches]
         now = iso(utcnow())
@@ -74,7 +74,7 @@ class EventVerbs:
             seen = self._seen_keys(
                 {e.dedup_key for batch in batches for e in batch if e.source_type}
             )
-            jobs: dict[str, str] = {}
+            jobs: dict[tuple[str, str], str] = {}  # (source type, strategy id) -> job
             joined: dict[str, int] = {}
             rows: list[tuple[Any, ...]] = []
             audits: list[tuple[str, str | None, dict[str, Any]]] = []
@@ -89,12 +89,13 @@ class EventVerbs:
                     seen.add(event.dedup_key)
                     job_id = None
                     if event.ignore_reason is None and event.strategy_id:
-                        job_id = jobs.get(event.strategy_id)
+                        key = (event.source_type, event.strategy_id)
+                        job_id = jobs.get(key)
                         if job_id is None:
                             job_id, _ = self.enqueue(
                                 event.strategy_id, event.source_type, reason="event"
                             )
-                            jobs[event.strategy_id] = job_id
+                            jobs[key] = job_id
                         joined[job_id] = joined.get(job_id, 0) + 1
                         if job_id not in result.jobs:
                             result.jobs.append(job_id)
@@ -141,6 +142,24 @@ class EventVerbs:
             )
             found.update(r[0] for r in rows)
         return found
+
+    def prune_event_bodies(self, before: str, *, batch: int = 500) -> int:
+        """Empty the bodies of events received before ``before`` (ISO-8601); how many.
+
+        The rows stay (de-duplication, listings and reports need no body), as does the
+        audit chain, which never held bodies. Batches keep each write lock short.
+        """
+        pruned = 0
+        while True:
+            with transaction(self.db):
+                cursor = self.db.execute(
+                    "UPDATE events SET body = '' WHERE rowid IN (SELECT rowid FROM events"
+                    " WHERE received_at < ? AND body != '' LIMIT ?)",
+                    [before, batch],
+                )
+            pruned += cursor.rowcount
+            if cursor.rowcount < batch:
+                return pruned
 
     def list_events(
         self,

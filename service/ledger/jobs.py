@@ -4,7 +4,10 @@ All state lives in the ``jobs`` table so that any number of worker processes can
 share it. Claims take SQLite's write lock first (``BEGIN IMMEDIATE``), so that the
 count of running jobs, the choice of a job and its update are one atomic step:
 ``MAX_CONCURRENT_ARCHIVES`` holds across processes, and a job whose worker died
-is taken over once its lease runs out.
+is taken over once its lease runs out, or buried once it has used its tries.
+
+A job is for one (strategy id, source type): a flow and a routing strategy that share
+an id are archived by separate jobs. Lease expiry is a number, Unix seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -58,7 +61,7 @@ class Job:
     tries: int
     run_at: str
     lease_owner: str | None
-    lease_expires_at: str | None
+    lease_until: float | None  # Unix seconds
     last_error: str | None
     result: dict[str, Any] | None
     created_at: str
@@ -113,11 +116,14 @@ class JobVerbs:
         full: bool = False,
         events: int = 0,
     ) -> tuple[str, bool]:
-        """Queue a job for the strategy, or join the one waiting; return (job id, joined)."""
+        """Queue a job for the strategy and source type, or join the one waiting for the same
+        pair; return (job id, joined)."""
         with transaction(self.db):
             now = iso(utcnow())
             waiting = self.db.execute(
-                "SELECT id FROM jobs WHERE strategy_id = ? AND state = 'waiting'", [strategy_id]
+                "SELECT id FROM jobs WHERE strategy_id = ? AND source_type = ?"
+                " AND state = 'waiting'",
+                [strategy_id, source_type],
             ).fetchone()
             if waiting:
                 if events or full:
@@ -131,6 +137,12 @@ class JobVerbs:
                 " ON CONFLICT(id) DO NOTHING",
                 [strategy_id, source_type, now],
             )
+            # strategies has one row per id; every source type queued for it is kept here.
+            self.db.execute(
+                "INSERT INTO strategy_sources (strategy_id, source_type, first_seen_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [strategy_id, source_type, now],
+            )
             job_id = str(uuid.uuid4())
             self.db.execute(
                 "INSERT INTO jobs (id, strategy_id, source_type, state, full, reason, events,"
@@ -140,40 +152,50 @@ class JobVerbs:
             self.audit("job.queued", strategy_id, jobId=job_id, reason=reason)
             return job_id, False
 
-    def claim(self, owner: str, *, lease_seconds: float, max_running: int) -> Job | None:
-        """Take the next due job (or one whose worker's lease ran out), if under the limit."""
+    def claim(
+        self,
+        owner: str,
+        *,
+        lease_seconds: float,
+        max_running: int,
+        max_tries: int | None = None,
+        notify: Sequence[str] = (),
+    ) -> Job | None:
+        """Take the next due job (or one whose worker's lease ran out), if under the limit.
+
+        A job whose lease ran out after its ``max_tries``-th try is not taken over: it dies
+        (its worker kept stopping while running it), announced to ``notify`` as ``fail``
+        does, in this transaction, and the next job is taken instead.
+        """
         with transaction(self.db):
             # The clock is read under the write lock: a wait for the lock must not shorten
             # the lease or make two jobs' times look interleaved.
             now = utcnow()
-            now_text = iso(now)
-            expires = iso(now + timedelta(seconds=lease_seconds))
+            now_text, clock = iso(now), now.timestamp()
             running = self.db.execute(
-                "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_expires_at > ?",
-                [now_text],
+                "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until > ?",
+                [clock],
             ).fetchone()[0]
             if running >= max_running:
                 return None
-            row = self.db.execute(
-                "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at <= ?"
-                " ORDER BY lease_expires_at LIMIT 1",
-                [now_text],
-            ).fetchone()
-            if row is None:
+            job_id = self._expired(now, max_tries, notify)
+            if job_id is None:
                 row = self.db.execute(
-                    "SELECT id FROM jobs WHERE state = 'waiting' AND run_at <= ?"
-                    " AND strategy_id NOT IN (SELECT strategy_id FROM jobs WHERE state = 'running')"
+                    "SELECT id FROM jobs w WHERE state = 'waiting' AND run_at <= ?"
+                    " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running'"
+                    " AND r.strategy_id = w.strategy_id AND r.source_type = w.source_type)"
                     " ORDER BY run_at, created_at LIMIT 1",
                     [now_text],
                 ).fetchone()
-            if row is None:
+                job_id = row[0] if row else None
+            if job_id is None:
                 return None
             self.db.execute(
-                "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?,"
+                "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?,"
                 " tries = tries + 1, started_at = ? WHERE id = ?",
-                [owner, expires, now_text, row[0]],
+                [owner, clock + lease_seconds, now_text, job_id],
             )
-            job = self.get_job(row[0])
+            job = self.get_job(job_id)
             assert job is not None
             self.audit("job.started", job.strategy_id, jobId=job.id, tries=job.tries, worker=owner)
             return job
@@ -181,9 +203,9 @@ class JobVerbs:
     def extend_lease(self, job_id: str, owner: str, *, lease_seconds: float) -> bool:
         """Push the lease forward; False when another worker has taken the job over."""
         with transaction(self.db):
-            expires = iso(utcnow() + timedelta(seconds=lease_seconds))
+            expires = utcnow().timestamp() + lease_seconds
             cursor = self.db.execute(
-                "UPDATE jobs SET lease_expires_at = ?"
+                "UPDATE jobs SET lease_until = ?"
                 " WHERE id = ? AND lease_owner = ? AND state = 'running'",
                 [expires, job_id, owner],
             )
@@ -220,7 +242,9 @@ class JobVerbs:
             if job is None or job.lease_owner != owner or job.state is not JobState.RUNNING:
                 raise LeaseLost(job_id)
             newer = self.db.execute(
-                "SELECT 1 FROM jobs WHERE strategy_id = ? AND state = 'waiting'", [job.strategy_id]
+                "SELECT 1 FROM jobs WHERE strategy_id = ? AND source_type = ?"
+                " AND state = 'waiting'",
+                [job.strategy_id, job.source_type],
             ).fetchone()
             if retryable and job.tries < retry.max_tries and newer:
                 state, run_at = JobState.SUPERSEDED, job.run_at
@@ -232,23 +256,14 @@ class JobVerbs:
             finished = None if state is JobState.WAITING else iso(now)
             self.db.execute(
                 "UPDATE jobs SET state = ?, run_at = ?, last_error = ?, lease_owner = NULL,"
-                " lease_expires_at = NULL, finished_at = ? WHERE id = ?",
+                " lease_until = NULL, finished_at = ? WHERE id = ?",
                 [str(state), run_at, error, finished, job_id],
             )
-            action = {JobState.DEAD: "job.dead"}.get(state, "job.failed")
-            self.audit(action, job.strategy_id, jobId=job_id, tries=job.tries, error=error)
             if state is JobState.DEAD:
-                self.add_event(
-                    "strategy.archive.failed",
-                    job.strategy_id,
-                    {
-                        "strategyId": job.strategy_id,
-                        "sourceType": job.source_type,
-                        "jobId": job_id,
-                        "tries": job.tries,
-                        "error": error,
-                    },
-                    notify,
+                self._announce_dead(job, error, notify)
+            else:
+                self.audit(
+                    "job.failed", job.strategy_id, jobId=job_id, tries=job.tries, error=error
                 )
             updated = self.get_job(job_id)
             assert updated is not None
@@ -287,8 +302,13 @@ class JobVerbs:
         return {state: count for state, count in rows}
 
     def known_strategies(self) -> list[tuple[str, str]]:
-        """(id, source type) of every strategy the ledger knows."""
-        rows = self.db.execute("SELECT id, source_type FROM strategies ORDER BY first_seen_at")
+        """(id, source type) of every strategy the ledger knows, each source type of an id."""
+        rows = self.db.execute(
+            "SELECT id, source_type FROM ("
+            " SELECT strategy_id AS id, source_type, first_seen_at FROM strategy_sources"
+            " UNION ALL SELECT id, source_type, first_seen_at FROM strategies)"
+            " GROUP BY id, source_type ORDER BY min(first_seen_at), id, source_type"
+        )
         return [(r[0], r[1]) for r in rows]
 
     def claim_sweep(self, interval_seconds: float) -> bool:
@@ -305,10 +325,51 @@ class JobVerbs:
             )
             return True
 
+    def _expired(self, now: datetime, max_tries: int | None, notify: Sequence[str]) -> str | None:
+        """The oldest job whose lease ran out and that may be tried again; those that have
+        used their tries are buried on the way. Inside the claim's transaction."""
+        while True:
+            row = self.db.execute(
+                "SELECT id FROM jobs WHERE state = 'running' AND lease_until <= ?"
+                " ORDER BY lease_until LIMIT 1",
+                [now.timestamp()],
+            ).fetchone()
+            if row is None:
+                return None
+            job = self.get_job(row[0])
+            assert job is not None
+            if max_tries is None or job.tries < max_tries:
+                return job.id
+            error = (
+                f"the worker running it stopped (lease expired) on try {job.tries} of {max_tries}"
+            )
+            self.db.execute(
+                "UPDATE jobs SET state = 'dead', last_error = ?, lease_owner = NULL,"
+                " lease_until = NULL, finished_at = ? WHERE id = ?",
+                [error, iso(now), job.id],
+            )
+            self._announce_dead(job, error, notify)
+
+    def _announce_dead(self, job: Job, error: str, notify: Sequence[str]) -> None:
+        """Audit a job's death and send ``strategy.archive.failed`` to ``notify``."""
+        self.audit("job.dead", job.strategy_id, jobId=job.id, tries=job.tries, error=error)
+        self.add_event(
+            "strategy.archive.failed",
+            job.strategy_id,
+            {
+                "strategyId": job.strategy_id,
+                "sourceType": job.source_type,
+                "jobId": job.id,
+                "tries": job.tries,
+                "error": error,
+            },
+            notify,
+        )
+
     def _finish(self, job_id: str, owner: str, assignments: str, params: list[Any]) -> None:
         cursor = self.db.execute(
             f"UPDATE jobs SET {assignments}, finished_at = ?, lease_owner = NULL,"
-            " lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND state = 'running'",
+            " lease_until = NULL WHERE id = ? AND lease_owner = ? AND state = 'running'",
             [*params, job_id, owner],
         )
         if cursor.rowcount != 1:

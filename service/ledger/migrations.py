@@ -144,3 +144,49 @@ def _outbox(db: Database) -> None:
         CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
         """
     )
+
+
+# Unix seconds of an ISO-8601 text time, for the leases held when 0004 is applied.
+_EPOCH = "(julianday({0}) - 2440587.5) * 86400.0"
+
+
+@MIGRATIONS(name="0004_job_keys_numeric_leases")
+def _job_keys_numeric_leases(db: Database) -> None:
+    # A job is for a strategy id *and* a source type: a flow and a routing strategy with
+    # one id are two jobs. Leases expire at a number (Unix seconds), compared as numbers.
+    # strategy_sources remembers every source type an id was queued for (strategies keeps
+    # one row per id, which archives reference), so the sweep loses none of them.
+    lease = _EPOCH.format("lease_expires_at")
+    db.executescript(
+        f"""
+        ALTER TABLE jobs ADD COLUMN lease_until REAL;
+        UPDATE jobs SET lease_until = {lease} WHERE lease_expires_at IS NOT NULL;
+        ALTER TABLE jobs DROP COLUMN lease_expires_at;
+        DROP INDEX jobs_one_waiting;
+        DROP INDEX jobs_one_running;
+        CREATE UNIQUE INDEX jobs_one_waiting ON jobs(strategy_id, source_type)
+            WHERE state = 'waiting';
+        CREATE UNIQUE INDEX jobs_one_running ON jobs(strategy_id, source_type)
+            WHERE state = 'running';
+        ALTER TABLE deliveries ADD COLUMN lease_until REAL;
+        UPDATE deliveries SET lease_until = {lease} WHERE lease_expires_at IS NOT NULL;
+        ALTER TABLE deliveries DROP COLUMN lease_expires_at;
+        CREATE TABLE strategy_sources (
+            strategy_id TEXT NOT NULL REFERENCES strategies(id),
+            source_type TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            PRIMARY KEY (strategy_id, source_type)
+        );
+        INSERT INTO strategy_sources (strategy_id, source_type, first_seen_at)
+            SELECT id, source_type, first_seen_at FROM strategies;
+        -- Source types queued before 0004 but lost to the one row per id (dead jobs aside:
+        -- a wrong source type for an id fails for good, and must not be swept again).
+        INSERT OR IGNORE INTO strategy_sources (strategy_id, source_type, first_seen_at)
+            SELECT strategy_id, source_type, min(created_at) FROM jobs
+            WHERE state != 'dead' AND strategy_id IN (SELECT id FROM strategies)
+            GROUP BY strategy_id, source_type;
+        -- Only rows whose body is still kept: pruning old bodies finds them without a scan.
+        CREATE INDEX events_body_kept ON events(received_at) WHERE body != '';
+        CREATE INDEX outbox_events_body_kept ON outbox_events(created_at) WHERE body != '';
+        """
+    )

@@ -2,14 +2,15 @@
 
 An event is written in the same transaction as the archive (or the dead job) it
 announces, so that it can never be lost; its body is fixed then, byte for byte, and
-every retry sends the same bytes. Deliveries are claimed with a lease like jobs,
-and never two at once for one target, so that a slow or dead target holds up only
-its own lane.
+every retry sends the same bytes. Deliveries are claimed with a lease like jobs
+(Unix seconds, renewed while an attempt runs), and never two at once for one target,
+so that a slow or dead target holds up only its own lane.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from sqlite_utils import Database
 
 from ..clock import iso, utcnow
 from .db import transaction
+
+# The longest wait before a retry that the ledger records, whatever a target asked for:
+# beyond it a date overflows, and a month is more than any schedule means.
+MAX_RETRY_SECONDS = 30 * 24 * 3600.0
 
 
 class DeliveryState(StrEnum):
@@ -113,23 +118,33 @@ class OutboxVerbs:
         marks = ", ".join("?" * len(targets))
         with transaction(self.db):
             now = utcnow()
-            now_text = iso(now)
+            clock = now.timestamp()
             row = self.db.execute(
                 "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
-                " AND (lease_expires_at IS NULL OR lease_expires_at <= ?)"
+                " AND (lease_until IS NULL OR lease_until <= ?)"
                 f" AND target IN ({marks})"
                 " AND target NOT IN (SELECT target FROM deliveries WHERE state = 'pending'"
-                " AND lease_expires_at > ?)"
+                " AND lease_until > ?)"
                 " ORDER BY next_attempt_at, created_at LIMIT 1",
-                [now_text, now_text, *targets, now_text],
+                [iso(now), clock, *targets, clock],
             ).fetchone()
             if row is None:
                 return None
             self.db.execute(
-                "UPDATE deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
-                [owner, iso(now + timedelta(seconds=lease_seconds)), row[0]],
+                "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                [owner, clock + lease_seconds, row[0]],
             )
             return self.get_delivery(row[0])
+
+    def extend_delivery_lease(self, delivery_id: str, owner: str, *, lease_seconds: float) -> bool:
+        """Push the lease of an attempt in flight forward; False when it is no longer held."""
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE deliveries SET lease_until = ?"
+                " WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+                [utcnow().timestamp() + lease_seconds, delivery_id, owner],
+            )
+            return cursor.rowcount == 1
 
     def record_attempt(
         self,
@@ -141,13 +156,18 @@ class OutboxVerbs:
         detail: str,
         retry_in: float | None = None,
     ) -> Delivery | None:
-        """One attempt's outcome; None when the lease was lost (another worker has it now)."""
+        """One attempt's outcome; None when the lease was lost (another worker has it now).
+
+        ``retry_in`` is clamped to ``MAX_RETRY_SECONDS``: a huge one would overflow the date.
+        """
+        wait = retry_in or 0.0
+        wait = min(max(wait, 0.0), MAX_RETRY_SECONDS) if math.isfinite(wait) else MAX_RETRY_SECONDS
         with transaction(self.db):
             now = utcnow()
-            next_at = iso(now + timedelta(seconds=retry_in or 0))
+            next_at = iso(now + timedelta(seconds=wait))
             cursor = self.db.execute(
                 "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?,"
-                " last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL,"
+                " last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,"
                 " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END"
                 " WHERE id = ? AND lease_owner = ? AND state = 'pending'",
                 [
@@ -222,12 +242,33 @@ class OutboxVerbs:
             ids = [r[0] for r in rows]
             self.db.conn.executemany(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0,"
-                " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+                " lease_owner = NULL, lease_until = NULL WHERE id = ?",
                 [(now, i) for i in ids],
             )
             for i in ids:
                 self.audit("admin.redeliver", i)
             return ids
+
+    def prune_outbox_bodies(self, before: str, *, batch: int = 500) -> int:
+        """Empty the bodies of events created before ``before`` (ISO-8601) that every target
+        has received; how many.
+
+        A pending delivery must resend the same bytes, and a dead one may be sent again on
+        an admin's request (``redeliver``): their events keep their bodies.
+        """
+        pruned = 0
+        while True:
+            with transaction(self.db):
+                cursor = self.db.execute(
+                    "UPDATE outbox_events SET body = '' WHERE rowid IN (SELECT e.rowid"
+                    " FROM outbox_events e WHERE e.created_at < ? AND e.body != ''"
+                    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id"
+                    " AND d.state != 'delivered') LIMIT ?)",
+                    [before, batch],
+                )
+            pruned += cursor.rowcount
+            if cursor.rowcount < batch:
+                return pruned
 
     def outbox_backlog(self) -> int:
         """Deliveries not yet delivered nor dead."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from ..jobs import describe
 from ..ledger import Delivery, DeliveryState, Ledger
@@ -103,7 +104,8 @@ class DeliveryLane:
         if delivery is None:
             return False
         began = time.monotonic()
-        attempt = self._attempt(delivery)
+        with self._renewing(delivery):
+            attempt = self._attempt(delivery)
         attempts = delivery.attempts + 1
         state, retry_in = decide(attempt, attempts, self.schedule)
         detail = self.redact(attempt.detail or "")
@@ -150,6 +152,41 @@ class DeliveryLane:
             extra=fields,
         )
         return True
+
+    @contextmanager
+    def _renewing(self, delivery: Delivery) -> Iterator[None]:
+        """Renew the delivery's lease every third of it while the attempt runs, as the
+        heartbeat does for jobs: a slow target must not let another lane send it again.
+
+        The renewing thread shares the lane's connection: the lane does not touch the
+        ledger until the attempt is over, and the thread is joined before it does.
+        """
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.lease_seconds / 3):
+                try:
+                    held = self.ledger.extend_delivery_lease(
+                        delivery.id, self.owner, lease_seconds=self.lease_seconds
+                    )
+                except Exception as exc:  # busy or failing for a moment: try next time
+                    log.warning(
+                        "could not renew the lease of delivery %s: %s",
+                        delivery.id,
+                        self.redact(describe(exc)),
+                        extra={"delivery_id": delivery.id},
+                    )
+                    continue
+                if not held:
+                    return  # lost: recording the outcome will say so
+
+        thread = threading.Thread(target=renew, name=f"{self.owner}/lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _attempt(self, delivery: Delivery) -> Attempt:
         try:

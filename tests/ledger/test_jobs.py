@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +101,8 @@ def test_claimed_job_carries_owner_lease_and_try(ledger: Ledger) -> None:
     job = ledger.claim("w1", lease_seconds=60, max_running=5)
     assert job is not None and job.id == job_id
     assert (job.state, job.lease_owner, job.tries) == (JobState.RUNNING, "w1", 1)
-    assert job.lease_expires_at is not None
-    expires = parse_iso(job.lease_expires_at)
+    assert isinstance(job.lease_until, float)  # Unix seconds, compared as a number
+    expires = datetime.fromtimestamp(job.lease_until, UTC)
     assert before + timedelta(seconds=59) <= expires <= utcnow() + timedelta(seconds=60)
     started = [e for e in ledger.audit_entries() if e.action == "job.started"]
     assert started[0].detail == {"jobId": job_id, "tries": 1, "worker": "w1"}

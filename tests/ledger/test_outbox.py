@@ -139,7 +139,7 @@ def test_expired_lease_is_taken_over(tmp_path: Path) -> None:
         archive(ledger, notify=["gh"])
         first = ledger.claim_delivery("w1", lease_seconds=30, targets=["gh"])
         assert first is not None
-        ledger.db.execute("UPDATE deliveries SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
+        ledger.db.execute("UPDATE deliveries SET lease_until = 946684800.0")  # in 2000
         second = ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"])
         assert second is not None and second.id == first.id
 
