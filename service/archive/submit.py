@@ -2,7 +2,8 @@
 
 2xx and 409 mean archived; 429, 5xx and network errors are retried with
 backoff and jitter, honouring ``Retry-After``; other 4xx are final and carry the
-endpoint's own message.
+endpoint's own message. A redirect is never followed (it would take the body and the
+bearer token elsewhere): a 3xx is a final refusal naming where it pointed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import requests
 from ..config import Settings
 from ..errors import UpstreamError
 from ..genesys.client import RetryPolicy
+from ..http import DAY, parse_retry_after, public_url
 from ..ledger import Submission
 from ..ops.metrics import count_submission
 
@@ -67,6 +69,7 @@ class ArchivalClient:
                     data=body,
                     headers={"Idempotency-Key": idempotency_key},
                     timeout=self.timeout,
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 count_submission(None)
@@ -78,11 +81,15 @@ class ArchivalClient:
                     return SubmitResult(Submission.SUBMITTED, status, f"{status} accepted")
                 if status == 409:
                     return SubmitResult(Submission.SUBMITTED, status, "409 already archived")
+                if 300 <= status < 400:
+                    return SubmitResult(Submission.REJECTED, status, _redirect(response))
                 message = _message(response)
                 if status != 429 and status < 500:
                     return SubmitResult(Submission.REJECTED, status, f"{status} {message}")
                 last = f"{status} {message}"
-                wait = _retry_after(response)
+                wait = parse_retry_after(
+                    response.headers.get("Retry-After"), now=time.time(), cap=DAY
+                )
                 if wait is not None and wait > self.retry.max_retry_after:
                     break
             if attempt < self.retry.max_attempts:
@@ -97,12 +104,15 @@ class ArchivalClient:
         self.session.close()
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+def _redirect(response: requests.Response) -> str:
+    """Why a 3xx is final: a setting to correct, not a failure that passes by retrying."""
+    location = response.headers.get("Location")
+    if not location:
+        return f"{response.status_code} redirect without a Location not followed"
+    return (
+        f"{response.status_code} redirect to {public_url(location, response.url)} "
+        "not followed: set ARCHIVAL_ENDPOINT to the final URL"
+    )
 
 
 def _message(response: requests.Response) -> str:

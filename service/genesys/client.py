@@ -18,6 +18,7 @@ import requests
 
 from .. import __version__
 from ..errors import UpstreamError
+from ..http import DAY, parse_retry_after, public_url
 from ..ops.metrics import count_genesys
 from .auth import TokenProvider
 from .schemas import conforms, validate
@@ -213,7 +214,11 @@ class GenesysClient:
                 kwargs["headers"] = {"Authorization": f"Bearer {self._tokens.token()}"}
                 self.calls += 1
             try:
-                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+                # Never follow a redirect: it would carry the bearer token (or the client
+                # secret) to wherever the Location points.
+                response = self._session.request(
+                    method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 count_genesys(None)
                 failure, status, code = _describe_exception(exc), None, None
@@ -223,6 +228,8 @@ class GenesysClient:
                 raise UpstreamError(f"{what} failed: {_describe_exception(exc)}") from None
             else:
                 count_genesys(response.status_code)  # each try, so that retried 429s show too
+                if 300 <= response.status_code < 400:
+                    raise _redirect(response, what, api=api)
                 if response.status_code not in policy.retry_statuses:
                     return response
                 status = response.status_code
@@ -230,7 +237,9 @@ class GenesysClient:
                 failure = f"{label}: {message}{context}"
                 delay = policy.backoff(attempt - 1)
                 if status == 429:
-                    wait = _retry_after(response)
+                    wait = parse_retry_after(
+                        response.headers.get("Retry-After"), now=time.time(), cap=DAY
+                    )
                     if wait is not None and wait > policy.max_retry_after:
                         raise UpstreamError(
                             f"Genesys Cloud asks to wait {wait:g} s before retrying {what}, "
@@ -257,14 +266,17 @@ def _last_numbered_page(page: Mapping[str, Any]) -> bool:
     return isinstance(number, int) and isinstance(count, int) and number >= count
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    """``Retry-After`` in seconds (Genesys sends whole seconds), ``None`` when absent or odd."""
-    value = (response.headers.get("Retry-After") or "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+def _redirect(response: requests.Response, what: str, *, api: bool) -> UpstreamError:
+    """A 3xx is not followed: the configured URL is not the one Genesys Cloud serves."""
+    status = response.status_code
+    location = response.headers.get("Location")
+    where = f"to {public_url(location, response.url)}" if location else "without a Location"
+    variable = "GENESYS_API_URL" if api else "GENESYS_LOGIN_URL"
+    return UpstreamError(
+        f"Genesys Cloud answered {what} with a {status} redirect {where}, not followed: "
+        f"check {variable}",
+        status=status,
+    )
 
 
 def _json_or_none(response: requests.Response) -> Any:

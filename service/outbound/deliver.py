@@ -14,7 +14,6 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import requests
 
 from ..clock import utcnow
+from ..http import DAY, parse_retry_after
 from .signing import hub_signature, standard_signature
 from .targets import GITHUB, GITLAB, Target
 
@@ -47,16 +47,20 @@ class DeliverySchedule:
 
     The default waits 27.6 hours in all before giving up. Jitter only lengthens a wait
     (by up to ``jitter`` of it), so the schedule never runs shorter than its delays add up to.
+    A receiver's ``Retry-After`` lengthens one wait too, up to ``max_retry_after`` (a day).
     """
 
     delays: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
     jitter: float = 0.2
+    max_retry_after: float = DAY
 
     def __post_init__(self) -> None:
         if any(not math.isfinite(d) or d < 0 for d in self.delays):
             raise ValueError("retry delays must be finite numbers of seconds, not negative")
         if not 0 <= self.jitter <= 1:
             raise ValueError("jitter must be a fraction between 0 and 1")
+        if not math.isfinite(self.max_retry_after) or self.max_retry_after < 0:
+            raise ValueError("max_retry_after must be a finite number of seconds, not negative")
 
     @property
     def total(self) -> float:
@@ -93,7 +97,7 @@ class Attempt:
     outcome: str  # an Outcome: "delivered" | "retry" | "dead"
     status: int | None  # HTTP status; None on a network error or timeout
     detail: str
-    retry_after: float | None = None  # seconds, from a 429's Retry-After
+    retry_after: float | None = None  # seconds, from a 429's Retry-After; at most a day
 
 
 class Deliverer:
@@ -251,25 +255,9 @@ def _judge(response: requests.Response, timestamp: int, secrets: list[str]) -> A
     if status == 410:
         return Attempt(Outcome.DEAD, status, detail)
     if status == 429:
-        wait = retry_after(response.headers.get("Retry-After"), timestamp)
+        wait = parse_retry_after(response.headers.get("Retry-After"), now=timestamp, cap=DAY)
         return Attempt(Outcome.RETRY, status, detail, wait)
     return Attempt(Outcome.RETRY, status, detail)
-
-
-def retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from ``now`` that a ``Retry-After`` (seconds or HTTP date) asks for, or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def _excerpt(response: requests.Response, limit: int = 200) -> str:

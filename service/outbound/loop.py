@@ -38,7 +38,8 @@ def decide(
     """The state to record after the ``attempts``-th attempt, and the seconds until the next.
 
     2xx is delivered and 410 dead at once. Anything else is retried on the schedule,
-    never sooner than the receiver's ``Retry-After``, and dead once the schedule ends.
+    never sooner than the receiver's ``Retry-After`` (itself at most the schedule's
+    ``max_retry_after``), and dead once the schedule ends.
     """
     if attempt.outcome == Outcome.DELIVERED:
         return DeliveryState.DELIVERED, None
@@ -48,7 +49,7 @@ def decide(
     if delay is None:
         return DeliveryState.DEAD, None
     if attempt.retry_after is not None:
-        delay = max(delay, attempt.retry_after)
+        delay = max(delay, min(attempt.retry_after, schedule.max_retry_after))
     return DeliveryState.PENDING, delay
 
 

@@ -16,6 +16,7 @@ from service.errors import ConfigError, UpstreamError, ValidationFailed
 from service.genesys import GenesysClient, RetryPolicy
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.conftest import make_settings
+from tests.redirects import Recorder, Redirector
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 
@@ -90,6 +91,53 @@ def test_a_next_uri_on_another_host_is_refused_without_a_request(simulator, clie
     with pytest.raises(UpstreamError, match="not under"):
         client.get("https://elsewhere.example/api/v2/flows")
     assert simulator.state.requests == []
+
+
+# Redirects ------------------------------------------------------------------------------
+
+
+def located(recorder: Recorder, path: str) -> str:
+    """A Location on another server, its userinfo and query holding secrets."""
+    return f"http://mover:loc-pass-4321@{recorder.url.removeprefix('http://')}{path}?code=abc987"
+
+
+@pytest.mark.parametrize("status", [301, 307])
+def test_an_api_redirect_is_not_followed_with_the_token(simulator, status):
+    with Recorder() as recorder, Redirector(status, located(recorder, "/api/v2/flows")) as moved:
+        client = GenesysClient(
+            api_url=moved.url,
+            login_url=simulator.url,
+            client_id="test-client",
+            client_secret="test-secret-value",
+            retry=FAST,
+        )
+        with client, pytest.raises(UpstreamError) as caught:
+            client.get("/api/v2/flows")
+    assert recorder.seen == []
+    assert moved.requests == 1
+    assert caught.value.status == status and not caught.value.retryable
+    assert str(caught.value) == (
+        f"Genesys Cloud answered GET /api/v2/flows with a {status} redirect to "
+        f"{recorder.url}/api/v2/flows, not followed: check GENESYS_API_URL"
+    )
+    assert "loc-pass-4321" not in str(caught.value) and "abc987" not in str(caught.value)
+
+
+def test_a_token_request_redirect_is_not_followed_with_the_secret():
+    with Recorder() as recorder, Redirector(308, located(recorder, "/oauth/token")) as moved:
+        client = GenesysClient(
+            api_url=recorder.url,
+            login_url=moved.url,
+            client_id="test-client",
+            client_secret="test-secret-value",
+            retry=FAST,
+        )
+        with client, pytest.raises(UpstreamError) as caught:
+            client.get("/api/v2/flows")
+    assert recorder.seen == []
+    assert "POST /oauth/token with a 308 redirect to" in str(caught.value)
+    assert "check GENESYS_LOGIN_URL" in str(caught.value)
+    assert "test-secret-value" not in str(caught.value) and "abc987" not in str(caught.value)
 
 
 # Rate limits and transient failures ---------------------------------------------------
