@@ -19,7 +19,7 @@ from gunicorn.glogging import Logger
 
 from service.config import load_settings
 from service.errors import ConfigError
-from service.ops.logs import gunicorn_logconfig, install_exception_hooks
+from service.ops.logs import gunicorn_logconfig, install_exception_hooks, redact
 from service.ops.multiprocess import process_exited, use_folder
 
 try:
@@ -28,7 +28,8 @@ try:
     # Files of processes that no longer run are from an earlier start: their counts go.
     use_folder(_settings.metrics_dir, clear_stale=True)
 except ConfigError as exc:
-    print(f"archiver web: {exc}", file=sys.stderr)
+    # As every other line the service writes: credential-looking values masked.
+    print(f"archiver web: {redact(str(exc))}", file=sys.stderr)
     sys.exit(2)
 
 bind = f"0.0.0.0:{_settings.port}"

@@ -19,6 +19,7 @@ from cerberus import Validator
 from dotenv import dotenv_values
 
 from .errors import ConfigError
+from .http import public_url
 from .outbound.deliver import DeliverySchedule
 from .outbound.targets import Target, parse_targets
 from .validation import problems
@@ -205,8 +206,24 @@ def _describe(name: str, value: Any, messages: list[str]) -> str:
         text = f"must be at most {SCHEMA[name]['max']}"
     elif text.startswith("min length"):
         text = f"must be at least {SCHEMA[name]['minlength']} characters long"
-    shown = "" if _is_secret(name) or value is None else f" (got {value!r})"
-    return f"is invalid: {text}{shown}"
+    return f"is invalid: {text}{_shown(name, value)}"
+
+
+def _shown(name: str, value: Any) -> str:
+    """What a message may repeat of a bad value: nothing of a secret, of a URL only the
+    scheme, host and path (its userinfo and query string may hold credentials)."""
+    if _is_secret(name) or value is None:
+        return ""
+    if SCHEMA[name].get("regex") == _URL:
+        return _shown_url(str(value))
+    return f" (got {value!r})"
+
+
+def _shown_url(value: str) -> str:
+    """`` (got 'scheme://host/path')`` for something shaped like a URL, else nothing: a
+    value that is not one may be a token pasted into the wrong variable."""
+    shown = public_url(value)
+    return f" (got {shown!r})" if "://" in shown else ""
 
 
 def _is_secret(name: str) -> bool:
@@ -217,9 +234,12 @@ def _build(values: Mapping[str, Any]) -> Settings:
     region = values["GENESYS_REGION"]
     urls = values.get("VCS_WEBHOOK_URLS") or ""
     hooks = tuple(u.strip() for u in urls.split(",") if u.strip())
-    for url in hooks:
+    for number, url in enumerate(hooks, start=1):
         if not re.match(_URL, url):
-            raise ConfigError(f"VCS_WEBHOOK_URLS is invalid: {url!r} is not an http(s) URL")
+            raise ConfigError(
+                f"VCS_WEBHOOK_URLS is invalid: entry {number} is not an http(s) URL"
+                f"{_shown_url(url)}"
+            )
     kwargs: dict[str, Any] = {
         "genesys_region": region,
         "genesys_api_url": (values.get("GENESYS_API_URL") or f"https://api.{region}").rstrip("/"),

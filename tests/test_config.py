@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from service.config import load_settings
 from service.errors import ConfigError
+from tests.processes import GUNICORN, REPO
 
 
 def test_defaults_follow_the_contract() -> None:
@@ -140,3 +142,119 @@ def test_bad_targets_name_the_path_and_hide_secrets() -> None:
     assert "ghp_secret_token" not in str(caught.value)
     with pytest.raises(ConfigError, match="VCS_RETRY_SCHEDULE is invalid"):
         load_settings({"VCS_RETRY_SCHEDULE": "soon"})
+
+
+# Bad URLs are named without the parts that hold credentials --------------------------------
+
+# userinfo and query of a URL that is wrong only in its scheme
+LEAKY = "ftp://mover:pw-secret-4321@host.example/in?token=tok-secret-1234&code=code-secret-987"
+LEAKS = ("pw-secret-4321", "tok-secret-1234", "code-secret-987")
+
+
+def _targets(item: str) -> str:
+    return f"[{item}]"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"GENESYS_API_URL": LEAKY},
+            "GENESYS_API_URL is invalid: must be an http(s) URL (got 'ftp://host.example/in')",
+        ),
+        (
+            {"GENESYS_LOGIN_URL": LEAKY},
+            "GENESYS_LOGIN_URL is invalid: must be an http(s) URL (got 'ftp://host.example/in')",
+        ),
+        (
+            {"ARCHIVAL_ENDPOINT": LEAKY},
+            "ARCHIVAL_ENDPOINT is invalid: must be an http(s) URL (got 'ftp://host.example/in')",
+        ),
+        (  # not a URL at all, perhaps a token in the wrong variable: not shown
+            {"ARCHIVAL_ENDPOINT": "tok-secret-1234"},
+            "ARCHIVAL_ENDPOINT is invalid: must be an http(s) URL",
+        ),
+        (
+            {"VCS_WEBHOOK_URLS": f"https://ok.example/hook, {LEAKY}", "VCS_WEBHOOK_SECRET": WHSEC},
+            "VCS_WEBHOOK_URLS is invalid: entry 2 is not an http(s) URL (got 'ftp://host.example/in')",
+        ),
+        (
+            {
+                "VCS_TARGETS": _targets(
+                    f'{{"type": "webhook", "url": "{LEAKY}", "secret": "{WHSEC}"}}'
+                )
+            },
+            "VCS_TARGETS[0].url is invalid: must be an http(s) URL",
+        ),
+        (
+            {
+                "VCS_TARGETS": _targets(
+                    '{"type": "github", "repository": "acme/routing", "token": "ghp_secret_token",'
+                    f' "baseUrl": "{LEAKY}"}}'
+                )
+            },
+            "VCS_TARGETS[0].baseUrl is invalid: must be an http(s) URL",
+        ),
+        (
+            {
+                "VCS_TARGETS": _targets(
+                    '{"type": "gitlab", "project": "group/project", "ref": "main",'
+                    f' "token": "glptt-secret-token", "baseUrl": "{LEAKY}"}}'
+                )
+            },
+            "VCS_TARGETS[0].baseUrl is invalid: must be an http(s) URL",
+        ),
+    ],
+    ids=[
+        "GENESYS_API_URL",
+        "GENESYS_LOGIN_URL",
+        "ARCHIVAL_ENDPOINT",
+        "ARCHIVAL_ENDPOINT-not-a-url",
+        "VCS_WEBHOOK_URLS",
+        "VCS_TARGETS-webhook-url",
+        "VCS_TARGETS-github-baseUrl",
+        "VCS_TARGETS-gitlab-baseUrl",
+    ],
+)
+def test_bad_urls_are_named_without_credentials(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value) == message
+    for secret in LEAKS:
+        assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        (
+            "ARCHIVAL_ENDPOINT",
+            LEAKY,
+            "ARCHIVAL_ENDPOINT is invalid: must be an http(s) URL (got 'ftp://host.example/in')",
+        ),
+        (  # the message repeats this value; the redaction of the logs masks it
+            "RETENTION_DAYS",
+            "access_token=tok-secret-1234",
+            "RETENTION_DAYS is invalid: must be a whole number (got 'access_token=***')",
+        ),
+    ],
+    ids=["url-without-credentials", "redacted"],
+)
+def test_gunicorn_refuses_a_bad_setting_in_one_line_without_its_secret(
+    tmp_path: Path, name: str, value: str, line: str
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", "INBOUND_TOKEN": "inbound-token-for-tests", name: value}
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    result = subprocess.run(
+        [str(GUNICORN), "-c", str(REPO / "gunicorn.conf.py"), "service.app:create_app()"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"archiver web: {line}"]
+    for secret in LEAKS:
+        assert secret not in result.stderr + result.stdout
