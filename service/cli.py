@@ -6,6 +6,7 @@ Exit status: 0 done, 1 the operation failed, 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -95,7 +96,16 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
-    audit_commands.add_parser("verify", help="check the hash chain; exit 1 at the first break")
+    verify = audit_commands.add_parser(
+        "verify", help="check the hash chain and its head; exit 1 at the first problem"
+    )
+    verify.add_argument(
+        "--expect-head",
+        type=_head_arg,
+        metavar="SEQ:HASH",
+        help="a head printed by an earlier verify and kept outside the ledger: "
+        "exit 1 unless the log still holds that entry unchanged",
+    )
 
     outbox = commands.add_parser("outbox", help="outbound completion events")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True, metavar="COMMAND")
@@ -134,6 +144,16 @@ def _since_arg(value: str) -> str:
         ) from None
 
 
+def _head_arg(value: str) -> tuple[int, str]:
+    seq, _, digest = value.strip().lower().partition(":")
+    if not (seq.isascii() and seq.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise argparse.ArgumentTypeError(
+            "must be SEQ:HASH as `archiver audit verify` prints it after `head`"
+            " (a number, a colon, 64 lower-case hex digits)"
+        )
+    return int(seq), digest
+
+
 def _count_arg(value: str) -> int:
     try:
         number = int(value)
@@ -166,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ledger":
             return _ledger(settings, args)
         if args.command == "audit":
-            return _audit_verify(settings)
+            return _audit_verify(settings, args)
         if args.command == "outbox":
             return _redeliver(settings, args)
         if args.command == "simulate":
@@ -301,13 +321,17 @@ def _ledger(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_verify(settings: Settings) -> int:
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Check the chain; on success print the head, for the operator to keep elsewhere."""
     with _open_existing_ledger(settings) as ledger:
-        count, broken = ledger.verify_audit()
-    if broken:
-        print(f"archiver: audit log broken: {broken}", file=sys.stderr)
+        check = ledger.check_audit(expect_head=args.expect_head)
+    if check.problem:
+        print(f"archiver: audit log broken: {check.problem}", file=sys.stderr)
         return 1
-    print(f"{count} entries, hash chain intact")
+    print(f"{check.entries} entries, hash chain intact")
+    if args.expect_head:
+        print(f"recorded head {args.expect_head[0]} found unchanged")
+    print(f"head {check.head}")
     return 0
 
 

@@ -33,6 +33,8 @@ class Populated:
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ARCHIVER_DB": str(tmp_path / "l.db")}
+    if os.environ.get("PYTHONPATH"):  # a checkout other than the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [*ARCHIVER, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
@@ -243,10 +245,14 @@ def test_without_a_ledger_the_admin_commands_exit_1(tmp_path: Path) -> None:
 
 def test_audit_verify_finds_an_edited_entry(tmp_path: Path, populated: Populated) -> None:
     with Ledger(populated.path) as ledger:
-        total = len(ledger.audit_entries())
-        victim = next(e for e in ledger.audit_entries() if e.action == "job.dead")
+        entries = ledger.audit_entries()
+        total = len(entries)
+        victim = next(e for e in entries if e.action == "job.dead")
     good = cli(tmp_path, "audit", "verify")
-    assert (good.returncode, good.stdout) == (0, f"{total} entries, hash chain intact\n")
+    assert (good.returncode, good.stdout) == (
+        0,
+        f"{total} entries, hash chain intact\nhead {total}:{entries[-1].hash}\n",
+    )
 
     with Ledger(populated.path) as ledger:
         with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
@@ -260,6 +266,102 @@ def test_audit_verify_finds_an_edited_entry(tmp_path: Path, populated: Populated
     assert bad.returncode == 1
     assert bad.stdout == ""
     assert f"entry {victim.seq} (job.dead) was altered" in bad.stderr
+
+
+def _delete_tail(ledger: Ledger, keep: int) -> None:
+    """Drop the trigger, delete every entry after ``keep``, put the trigger back."""
+    ledger.db.execute("DROP TRIGGER audit_log_no_delete")
+    ledger.db.execute("DELETE FROM audit_log WHERE seq > ?", [keep])
+    ledger.db.execute(
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+        " BEGIN SELECT RAISE(ABORT, 'audit log entries cannot be deleted'); END"
+    )
+
+
+def _more_entries(ledger: Ledger) -> int:
+    """Five more entries, so that ten can go at the end; the number there are now."""
+    for n in range(5):
+        ledger.audit("admin.test", None, n=n)
+    return len(ledger.audit_entries())
+
+
+def _recorded_head(tmp_path: Path) -> str:
+    """The head a verify prints, as an operator would copy it out of the ledger."""
+    good = cli(tmp_path, "audit", "verify")
+    assert good.returncode == 0, good.stderr
+    (line,) = [line for line in good.stdout.splitlines() if line.startswith("head ")]
+    return line.removeprefix("head ")
+
+
+def test_audit_verify_finds_entries_removed_at_the_end(
+    tmp_path: Path, populated: Populated
+) -> None:
+    with Ledger(populated.path) as ledger:
+        total = _more_entries(ledger)
+        _delete_tail(ledger, total - 10)
+    expected = (
+        f"archiver: audit log broken: entries {total - 9} to {total} are missing at the end"
+        f" (the audit head records entry {total})\n"
+    )
+    bad = cli(tmp_path, "audit", "verify")
+    assert (bad.returncode, bad.stdout, bad.stderr) == (1, "", expected)
+
+    # SQLite's counter wound back as well: the anchor still knows
+    with Ledger(populated.path) as ledger:
+        ledger.db.execute(
+            "UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit_log'", [total - 10]
+        )
+    still = cli(tmp_path, "audit", "verify")
+    assert (still.returncode, still.stdout, still.stderr) == (1, "", expected)
+
+
+def test_audit_verify_expect_head_catches_a_consistent_rewind(
+    tmp_path: Path, populated: Populated
+) -> None:
+    with Ledger(populated.path) as ledger:
+        total = _more_entries(ledger)
+    recorded = _recorded_head(tmp_path)
+    with Ledger(populated.path) as ledger:
+        _delete_tail(ledger, total - 10)
+        ledger.db.execute(
+            "UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit_log'", [total - 10]
+        )
+        ledger.db.execute("DROP TRIGGER audit_head_forward_only")
+        ledger.db.execute(
+            "UPDATE audit_head SET seq = seq - 10,"
+            " hash = (SELECT hash FROM audit_log WHERE seq = ?)",
+            [total - 10],
+        )
+    # what the ledger alone cannot prove: it is consistent with itself again
+    rewound = cli(tmp_path, "audit", "verify")
+    assert (rewound.returncode, rewound.stdout.splitlines()[0]) == (
+        0,
+        f"{total - 10} entries, hash chain intact",
+    )
+    caught = cli(tmp_path, "audit", "verify", "--expect-head", recorded)
+    assert (caught.returncode, caught.stdout) == (1, "")
+    assert caught.stderr == (
+        f"archiver: audit log broken: the recorded head {recorded} is not in the log:"
+        f" it ends at entry {total - 10}\n"
+    )
+    current = _recorded_head(tmp_path)
+    kept = cli(tmp_path, "audit", "verify", "--expect-head", current.upper())
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.splitlines()[1:] == [
+        f"recorded head {total - 10} found unchanged",
+        f"head {current}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "head", ["12", "x:" + "a" * 64, "12:abc", "1e3:" + "a" * 64, "1:" + "g" * 64, ""]
+)
+def test_audit_verify_refuses_a_malformed_head(
+    tmp_path: Path, populated: Populated, head: str
+) -> None:
+    result = cli(tmp_path, "audit", "verify", "--expect-head", head)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "argument --expect-head: must be SEQ:HASH" in result.stderr
 
 
 def test_outbox_redeliver_one_or_every_dead_delivery(tmp_path: Path, populated: Populated) -> None:

@@ -95,11 +95,16 @@ def _cell(value: Any) -> str:
 
 def audit_chain_lines(chain: dict[str, Any]) -> list[str]:
     """The closing "Audit chain" section of a Markdown report."""
-    if chain["intact"]:
-        verdict = f"Audit chain verifies: {chain['entries']} entries, hash chain intact."
-    else:
-        verdict = f"**Audit chain does NOT verify: {chain['problem']}.**"
-    return ["## Audit chain", "", verdict]
+    if not chain["intact"]:
+        return ["## Audit chain", "", f"**Audit chain does NOT verify: {chain['problem']}.**"]
+    return [
+        "## Audit chain",
+        "",
+        f"Head: `{chain['head']}` (kept outside the ledger, "
+        "`archiver audit verify --expect-head` checks the log still holds it).",
+        "",
+        f"Audit chain verifies: {chain['entries']} entries, hash chain intact.",
+    ]
 
 
 def markdown_table(columns: Sequence[tuple[str, str]], rows: Sequence[Row]) -> str:

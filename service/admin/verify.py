@@ -31,5 +31,12 @@ def verified_matrix(
 
 
 def audit_chain(ledger: Ledger) -> Row:
-    count, broken = ledger.verify_audit()
-    return {"entries": count, "intact": broken is None, "problem": broken}
+    """The same check as ``archiver audit verify``, with the head to record when intact."""
+    check = ledger.check_audit()
+    intact = check.problem is None
+    return {
+        "entries": check.entries,
+        "intact": intact,
+        "problem": check.problem,
+        "head": check.head if intact else None,
+    }

@@ -190,3 +190,35 @@ def _job_keys_numeric_leases(db: Database) -> None:
         CREATE INDEX outbox_events_body_kept ON outbox_events(created_at) WHERE body != '';
         """
     )
+
+
+@MIGRATIONS(name="0005_audit_anchor")
+def _audit_anchor(db: Database) -> None:
+    # Removing the last audit entries breaks no hash: this one row names the chain's end
+    # where deleting entries cannot reach it. It starts at the existing end (ledgers made
+    # by earlier versions); a trigger moves it on every insert, whatever code inserts, and
+    # it refuses to be deleted, replaced or moved back.
+    genesis = "0" * 64
+    db.executescript(
+        f"""
+        CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        );
+        INSERT INTO audit_head (id, seq, hash)
+        SELECT 1, coalesce(max(seq), 0),
+               coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '{genesis}')
+        FROM audit_log;
+        CREATE TRIGGER audit_head_follows_log AFTER INSERT ON audit_log
+        BEGIN UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1; END;
+        CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
+        WHEN NEW.id IS NOT OLD.id OR NEW.seq <= OLD.seq
+            OR NOT EXISTS (SELECT 1 FROM audit_log WHERE seq = NEW.seq AND hash = NEW.hash)
+        BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward, to a new entry'); END;
+        CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'the audit head cannot be deleted'); END;
+        CREATE TRIGGER audit_head_no_insert BEFORE INSERT ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'the audit head cannot be replaced'); END;
+        """
+    )
