@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ARCHIVER, wait_for
+from tests.conftest import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -114,6 +114,23 @@ def running_still(process: Ident) -> bool:
     return fields[19] == process[1] and fields[0] != "Z"
 
 
+def web_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """An environment for gunicorn: one worker of four threads, files under ``tmp_path``."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "INBOUND_TOKEN": INBOUND_TOKEN,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "ARCHIVER_DB": str(tmp_path / "ledger.db"),
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": "4",
+    }
+    if os.environ.get("PYTHONPATH"):  # the code under test, when it is not the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    env.update(overrides)
+    return env
+
+
 @contextmanager
 def running(argv: list[str], env: dict[str, str], cwd: Path, name: str) -> Iterator[Process]:
     """``argv`` as a subprocess, stopped at the end whatever happened."""
@@ -125,8 +142,13 @@ def running(argv: list[str], env: dict[str, str], cwd: Path, name: str) -> Itera
 
 
 @contextmanager
-def web_process(env: dict[str, str], cwd: Path) -> Iterator[tuple[Process, str]]:
-    """gunicorn as the Procfile runs it, on a free port of 127.0.0.1; its workers reaped too."""
+def web_process(
+    env: dict[str, str], cwd: Path, *, probe: str = "/readyz", forks: int = 2
+) -> Iterator[tuple[Process, str]]:
+    """gunicorn as the Procfile runs it, on a free port of 127.0.0.1; its workers reaped too.
+
+    Ready once ``probe`` answers 200 and ``forks`` workers exist (``WEB_CONCURRENCY``).
+    """
     port = free_port()
     argv = [
         str(GUNICORN),
@@ -145,16 +167,15 @@ def web_process(env: dict[str, str], cwd: Path) -> Iterator[tuple[Process, str]]
                 assert web.alive(), f"gunicorn exited {web.process.returncode}:\n{web.output}"
                 workers.update(children_of(web.pid))
                 try:
-                    return requests.get(f"{base}/readyz", timeout=2).status_code == 200
+                    return requests.get(f"{base}{probe}", timeout=2).status_code == 200
                 except requests.RequestException:
                     return False
 
-            wait_for(ready, what="gunicorn to answer /readyz 200", details=lambda: web.output)
-            # WEB_CONCURRENCY=2: both workers forked
+            wait_for(ready, what=f"gunicorn to answer {probe} 200", details=lambda: web.output)
             wait_for(
-                lambda: len(workers.union(children_of(web.pid))) >= 2,
+                lambda: len(workers.union(children_of(web.pid))) >= forks,
                 timeout=30,
-                what="two gunicorn workers",
+                what=f"{forks} gunicorn worker(s)",
             )
             workers.update(children_of(web.pid))
             yield web, base
