@@ -7,13 +7,14 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from service.archive import Archiver
 from service.archive.submit import ArchivalClient
-from service.clock import parse_iso
+from service.clock import iso, parse_iso, utcnow
 from service.config import Settings, load_settings
 from service.errors import (
     ConfigError,
@@ -25,9 +26,10 @@ from service.errors import (
 )
 from service.genesys.client import GenesysClient, RetryPolicy
 from service.jobs import describe, is_retryable
-from service.ledger import Job, JobState, Ledger
+from service.ledger import IncomingEvent, Job, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
+from service.sweep import sweep_known
 from service.worker import Worker
 from tests.conftest import WORKER_TUNING, make_settings, running_worker, wait_for
 
@@ -251,3 +253,72 @@ def test_errors_are_described_on_one_line() -> None:
     )
     assert describe(KeyError("id")) == "KeyError: 'id'"
     assert describe(RuntimeError()) == "RuntimeError"
+
+
+def test_the_worker_empties_old_event_bodies_and_keeps_rows_and_recent_ones(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    settings = make_settings(simulator, tmp_path, **WORKER_TUNING, EVENT_RETENTION_DAYS="7")
+    assert settings.event_retention_days == 7
+    with Ledger(settings.archiver_db) as ledger:
+        events = [
+            IncomingEvent(
+                dedup_key=f"heartbeat|{n}",
+                topic="v2.flows.x",
+                body=f'{{"n":{n}}}',
+                source_type="flow",
+                ignore_reason="test",
+            )
+            for n in range(4)
+        ]
+        ledger.accept_events(events)
+        for n, days in [(0, 8), (1, 30), (2, 6)]:
+            ledger.db.execute(
+                "UPDATE events SET received_at = ? WHERE dedup_key = ?",
+                [iso(utcnow() - timedelta(days=days)), f"heartbeat|{n}"],
+            )
+        audit = ledger.audit_entries()
+        worker = Worker(settings)
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        try:
+
+            def bodies() -> dict[str, str] | None:
+                found = {e["dedup_key"]: e["body"] for e in ledger.list_events(limit=None)}
+                return found if found["heartbeat|0"] == "" else None
+
+            kept = wait_for(bodies, timeout=10, what="the worker to prune old bodies")
+        finally:
+            worker.stop()
+            thread.join(timeout=30)
+        assert kept == {
+            "heartbeat|0": "",
+            "heartbeat|1": "",
+            "heartbeat|2": '{"n":2}',
+            "heartbeat|3": '{"n":3}',
+        }
+        assert ledger.audit_entries() == audit
+        assert ledger.verify_audit() == (len(audit), None)
+
+
+def test_event_retention_days_is_checked() -> None:
+    assert load_settings({}).event_retention_days == 30
+    assert load_settings({"EVENT_RETENTION_DAYS": "0"}).event_retention_days == 0  # forever
+    for bad, why in [("-1", "must be at least 0"), ("a month", "must be a whole number")]:
+        with pytest.raises(ConfigError) as raised:
+            load_settings({"EVENT_RETENTION_DAYS": bad})
+        assert str(raised.value) == f"EVENT_RETENTION_DAYS is invalid: {why} (got {bad!r})"
+
+
+def test_the_sweep_queues_every_source_type_of_an_id(tmp_path: Path) -> None:
+    shared = str(uuid.uuid4())
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        for source_type in ("flow", "routing-strategy"):
+            job_id, _ = ledger.enqueue(shared, source_type, reason="admin")
+            claimed = ledger.claim("setup", lease_seconds=60, max_running=5)
+            assert claimed is not None and claimed.id == job_id
+            ledger.complete(job_id, "setup", {})
+        result = sweep_known(ledger)
+        assert (result.queued, result.joined) == (2, 0)
+        waiting = ledger.list_jobs(state="waiting")
+        assert sorted(j.source_type for j in waiting) == ["flow", "routing-strategy"]

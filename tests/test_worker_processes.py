@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from service.ledger import JobState, Ledger, Submission
+from service.ledger import DeliveryState, JobState, Ledger, Submission
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
+from service.simulator.receivers import WebhookReceiver
 from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
-from tests.processes import workers
+from tests.processes import Process, workers
+
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def job_state(path: Path, job_id: str) -> JobState | None:
     with Ledger(path) as ledger:
         job = ledger.get_job(job_id)
         return job.state if job else None
+
+
+def running_in(worker: Process, path: Path, job_id: str, tries: int) -> bool:
+    """Whether ``worker`` (alive) holds the job, on its ``tries``-th try."""
+    assert worker.alive(), worker.output
+    with Ledger(path) as ledger:
+        job = ledger.get_job(job_id)
+    assert job is not None
+    return job.tries == tries and f":{worker.pid}:" in (job.lease_owner or "")
 
 
 def job_actions(ledger: Ledger) -> list[tuple[str, str | None]]:
@@ -246,3 +260,51 @@ def test_worker_exits_2_naming_a_bad_setting(simulator: SimulatorServer, tmp_pat
     result = archiver("worker", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "GENESYS_CLIENT_SECRET is required" in result.stderr
+
+
+def test_a_job_whose_worker_keeps_being_killed_dies_after_its_tries(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "ledger.db"
+    simulator.state.latency = 2.0  # every Genesys call: the job is always still running
+    with WebhookReceiver(secret=WEBHOOK_SECRET) as receiver:
+        env = cli_env(
+            simulator,
+            tmp_path,
+            **{**WORKER_TUNING, "JOB_LEASE_SECONDS": "1", "JOB_MAX_TRIES": "2"},
+            VCS_WEBHOOK_URLS=receiver.url,
+            VCS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        )
+        with Ledger(db) as ledger:
+            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+        for tries in (1, 2):
+            with workers(env, tmp_path) as (victim,):
+                wait_for(
+                    partial(running_in, victim, db, job_id, tries),
+                    what=f"try {tries} to run in the victim",
+                )
+                victim.kill()
+            assert victim.process.returncode == -signal.SIGKILL
+        with workers(env, tmp_path) as (last,):
+            wait_for(
+                lambda: job_state(db, job_id) is JobState.DEAD,
+                timeout=15,
+                what="the job to die",
+                details=lambda: last.output,
+            )
+            receiver.wait_for(1, timeout=15)
+            assert last.terminate() == 0, last.output
+        with Ledger(db) as ledger:
+            job = ledger.get_job(job_id)
+            assert job is not None and job.tries == 2
+            assert job.last_error == "the worker running it stopped (lease expired) on try 2 of 2"
+            (delivery,) = ledger.list_deliveries(limit=None)
+            assert (delivery.event_type, delivery.state) == (
+                "strategy.archive.failed",
+                DeliveryState.DELIVERED,
+            )
+            assert [a for a, _ in job_actions(ledger)].count("job.started") == 2
+        (received,) = receiver.received
+        sent = json.loads(received.body)
+        assert sent["type"] == "strategy.archive.failed"
+        assert (sent["data"]["jobId"], sent["data"]["tries"]) == (job_id, 2)

@@ -146,8 +146,9 @@ def _outbox(db: Database) -> None:
     )
 
 
-# Unix seconds of an ISO-8601 text time, for the leases held when 0004 is applied.
-_EPOCH = "(julianday({0}) - 2440587.5) * 86400.0"
+# Unix seconds of an ISO-8601 text time (to its milliseconds), for the leases held when
+# 0004 is applied.
+_EPOCH = "round((julianday({0}) - 2440587.5) * 86400.0, 3)"
 
 
 @MIGRATIONS(name="0004_job_keys_numeric_leases")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from service.clock import iso, utcnow
 from service.ledger import IncomingEvent, JobState, Ledger
 
 
@@ -124,3 +126,62 @@ def test_one_batch_is_one_transaction(ledger: Ledger) -> None:
     assert ledger.list_events() == []
     assert ledger.job_counts() == {}
     assert ledger.audit_entries() == []
+
+
+def routing_event(strategy_id: str, correlation: str) -> IncomingEvent:
+    topic = f"v2.routing.strategies.{strategy_id}"
+    body = json.dumps({"topicName": topic, "eventBody": {"id": strategy_id}})
+    return IncomingEvent(
+        dedup_key=f"{topic}|{correlation}",
+        topic=topic,
+        body=body,
+        source_type="routing-strategy",
+        strategy_id=strategy_id,
+        correlation_id=correlation,
+    )
+
+
+def test_a_flow_and_a_routing_strategy_event_for_one_id_start_two_jobs(ledger: Ledger) -> None:
+    shared = str(uuid.uuid4())
+    first, second = ledger.accept_batches(
+        [[flow_event(shared, "c1"), routing_event(shared, "c2")], [routing_event(shared, "c3")]]
+    )
+    assert len(first.jobs) == 2
+    assert second.jobs == [first.jobs[1]]  # joined the routing strategy's job
+    jobs = {job.source_type: job for job in ledger.list_jobs(strategy_id=shared)}
+    assert set(jobs) == {"flow", "routing-strategy"}
+    assert [jobs["flow"].id, jobs["routing-strategy"].id] == first.jobs
+    assert (jobs["flow"].events, jobs["routing-strategy"].events) == (1, 2)
+
+
+def backdate(ledger: Ledger, correlation: str, days: float) -> None:
+    """Make an event look received ``days`` ago (as if recorded then)."""
+    at = iso(utcnow() - timedelta(days=days))
+    ledger.db.execute(
+        "UPDATE events SET received_at = ? WHERE correlation_id = ?", [at, correlation]
+    )
+
+
+def test_bodies_older_than_the_cutoff_are_emptied_rows_and_audit_stay(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    ledger.accept_events([flow_event(flow, f"c{n}") for n in range(7)])
+    for n in range(5):
+        backdate(ledger, f"c{n}", days=31)
+    backdate(ledger, "c5", days=29)
+    audit_before = ledger.audit_entries()
+    bodies_before = {e["correlation_id"]: e["body"] for e in ledger.list_events(limit=None)}
+
+    pruned = ledger.prune_event_bodies(iso(utcnow() - timedelta(days=30)), batch=2)
+
+    assert pruned == 5
+    events = {e["correlation_id"]: e for e in ledger.list_events(limit=None)}
+    assert len(events) == 7  # every row stays
+    assert {c for c, e in events.items() if e["body"] == ""} == {f"c{n}" for n in range(5)}
+    assert events["c5"]["body"] == bodies_before["c5"]
+    assert events["c6"]["body"] == bodies_before["c6"]
+    assert all(e["dedup_key"] and e["job_id"] for e in events.values())
+    assert ledger.audit_entries() == audit_before
+    assert ledger.verify_audit() == (len(audit_before), None)
+    # pruned events are still duplicates when they come again
+    assert ledger.accept_events([flow_event(flow, "c0")]).duplicates == 1
+    assert ledger.prune_event_bodies(iso(utcnow() - timedelta(days=30))) == 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import sqlite3
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
 
 from service.clock import parse_iso, utcnow
 from service.ledger import JobRetry, JobState, LeaseLost, Ledger
+from service.ledger.migrations import MIGRATIONS
 from tests.conftest import wait_for
 
 ROUTING = "routing-strategy"
@@ -306,3 +310,113 @@ def test_two_processes_never_claim_one_job_twice_nor_exceed_max_running(tmp_path
         assert ledger.job_counts() == {"done": total}
         owners = [job.result["by"] for job in ledger.list_jobs(limit=None) if job.result]
         assert sorted(owners) == ["p0"] * (total // 2) + ["p1"] * (total // 2)
+
+
+def expire(ledger: Ledger, job_id: str) -> None:
+    """Let the job's lease run out now, as it does when its worker is killed."""
+    ledger.db.execute("UPDATE jobs SET lease_until = 0 WHERE id = ?", [job_id])
+
+
+def test_a_job_whose_worker_keeps_dying_dies_with_its_failed_event(ledger: Ledger) -> None:
+    strategy = new_id()
+    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    limits = {"lease_seconds": 60, "max_running": 5, "max_tries": 2, "notify": ["hook"]}
+    first = ledger.claim("killed-1", **limits)
+    assert first is not None and first.tries == 1
+    expire(ledger, job_id)
+    second = ledger.claim("killed-2", **limits)
+    assert second is not None and (second.id, second.tries) == (job_id, 2)
+    expire(ledger, job_id)
+    other, _ = ledger.enqueue(new_id(), "flow", reason="event")
+
+    taken = ledger.claim("w3", **limits)  # buries the spent job, then takes the next
+
+    assert taken is not None and taken.id == other
+    dead = ledger.get_job(job_id)
+    assert dead is not None
+    assert (dead.state, dead.tries, dead.lease_owner) == (JobState.DEAD, 2, None)
+    assert dead.last_error == "the worker running it stopped (lease expired) on try 2 of 2"
+    assert dead.finished_at is not None
+    (death,) = [e for e in ledger.audit_entries() if e.action == "job.dead"]
+    assert death.detail == {"jobId": job_id, "tries": 2, "error": dead.last_error}
+    (delivery,) = ledger.list_deliveries()
+    assert (delivery.target, delivery.event_type) == ("hook", "strategy.archive.failed")
+    assert json.loads(delivery.body)["data"] == {
+        "strategyId": strategy,
+        "sourceType": ROUTING,
+        "jobId": job_id,
+        "tries": 2,
+        "error": dead.last_error,
+    }
+    assert ledger.verify_audit()[1] is None
+
+
+def test_an_expired_job_with_tries_left_is_still_taken_over(ledger: Ledger) -> None:
+    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
+    ledger.claim("killed", lease_seconds=60, max_running=5, max_tries=3)
+    expire(ledger, job_id)
+    taken = ledger.claim("w2", lease_seconds=60, max_running=5, max_tries=3)
+    assert taken is not None and (taken.id, taken.tries, taken.lease_owner) == (job_id, 2, "w2")
+    assert ledger.list_deliveries() == []
+
+
+def test_a_flow_and_a_routing_strategy_with_one_id_are_separate_jobs(ledger: Ledger) -> None:
+    strategy = new_id()
+    flow_job, flow_joined = ledger.enqueue(strategy, "flow", reason="event")
+    routing_job, routing_joined = ledger.enqueue(strategy, ROUTING, reason="admin")
+    assert flow_job != routing_job
+    assert (flow_joined, routing_joined) == (False, False)
+    assert ledger.enqueue(strategy, ROUTING, reason="sweep") == (routing_job, True)
+    routing = ledger.get_job(routing_job)
+    assert routing is not None and routing.source_type == ROUTING
+    # the sweep remembers both source types of the id
+    assert sorted(ledger.known_strategies()) == sorted([(strategy, "flow"), (strategy, ROUTING)])
+    # one running does not hold the other back
+    claimed = {ledger.claim(f"w{n}", lease_seconds=60, max_running=5) for n in range(2)}
+    assert {job.id for job in claimed if job} == {flow_job, routing_job}
+    # a waiting job of the other source type does not supersede a failing one
+    ledger.enqueue(strategy, ROUTING, reason="event")
+    failed = ledger.fail(flow_job, "w0", "503", retryable=True, retry=JobRetry())
+    assert failed.state is JobState.WAITING
+
+
+def test_leases_are_stored_as_unix_seconds(ledger: Ledger) -> None:
+    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
+    before = time.time()
+    ledger.claim("w1", lease_seconds=60, max_running=5)
+    kind, value = ledger.db.execute(
+        "SELECT typeof(lease_until), lease_until FROM jobs WHERE id = ?", [job_id]
+    ).fetchone()
+    assert kind == "real" and before + 59 <= value <= time.time() + 60
+
+
+def test_migrating_a_ledger_keeps_leases_and_every_queued_source_type(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    strategy, routing_only = new_id(), new_id()
+    conn = sqlite3.connect(path, isolation_level=None)
+    db = Database(conn)
+    MIGRATIONS.apply(db, stop_before="0004_job_keys_numeric_leases")
+    conn.executescript(
+        f"""
+        INSERT INTO strategies (id, source_type, first_seen_at) VALUES
+            ('{strategy}', 'flow', '2026-01-01T00:00:00.000Z'),
+            ('{routing_only}', 'routing-strategy', '2026-01-01T00:00:00.000Z');
+        INSERT INTO jobs (id, strategy_id, source_type, state, reason, run_at, created_at,
+            lease_owner, lease_expires_at, tries) VALUES
+            ('j1', '{strategy}', 'flow', 'running', 'event', '2026-01-01T00:00:00.000Z',
+             '2026-01-01T00:00:00.000Z', 'w1', '2026-01-01T00:01:00.500Z', 1),
+            ('j2', '{strategy}', 'routing-strategy', 'done', 'admin', '2026-01-02T00:00:00.000Z',
+             '2026-01-02T00:00:00.000Z', NULL, NULL, 1),
+            ('j3', '{routing_only}', 'flow', 'dead', 'admin', '2026-01-02T00:00:00.000Z',
+             '2026-01-02T00:00:00.000Z', NULL, NULL, 1);
+        """
+    )
+    conn.close()
+    with Ledger(path) as ledger:
+        running = ledger.get_job("j1")
+        assert running is not None and running.lease_owner == "w1"
+        assert running.lease_until == datetime(2026, 1, 1, 0, 1, 0, 500000, UTC).timestamp()
+        # the routing strategy queued for a flow's id before was lost; a dead one stays out
+        assert sorted(ledger.known_strategies()) == sorted(
+            [(strategy, "flow"), (strategy, ROUTING), (routing_only, ROUTING)]
+        )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from service.clock import iso, parse_iso, utcnow
 from service.ledger import DeliveryState, JobRetry, Ledger, Submission
 
 STRATEGY = "38426578-d900-459f-a7e7-3260397f7ca3"
@@ -159,3 +163,74 @@ def test_redeliver_revives_dead_deliveries(tmp_path: Path) -> None:
         assert revived is not None
         assert (revived.state, revived.attempts) == (DeliveryState.PENDING, 0)
         assert ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"]) is not None
+
+
+def test_renewing_a_delivery_lease_keeps_other_lanes_off_it(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger, notify=["gh"])
+        claimed = ledger.claim_delivery("w1", lease_seconds=0.3, targets=["gh"])
+        assert claimed is not None
+        for _ in range(4):  # 0.8 s in all: beyond the first lease, renewed each time
+            assert ledger.extend_delivery_lease(claimed.id, "w1", lease_seconds=0.3) is True
+            assert ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"]) is None
+            time.sleep(0.2)
+        assert ledger.extend_delivery_lease(claimed.id, "w2", lease_seconds=30) is False
+        ledger.db.execute("UPDATE deliveries SET lease_until = 0")  # w1 stops renewing
+        taken = ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"])
+        assert taken is not None and taken.id == claimed.id
+        assert ledger.extend_delivery_lease(claimed.id, "w1", lease_seconds=30) is False
+
+
+@pytest.mark.parametrize("asked", [1e20, math.inf, 10 * 365 * 86400.0])
+def test_a_huge_retry_after_is_recorded_as_at_most_30_days(tmp_path: Path, asked: float) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        archive(ledger, notify=["gh"])
+        claimed = ledger.claim_delivery("w1", lease_seconds=30, targets=["gh"])
+        assert claimed is not None
+        recorded = ledger.record_attempt(
+            claimed.id,
+            "w1",
+            outcome=DeliveryState.PENDING,
+            status=429,
+            detail="429",
+            retry_in=asked,
+        )
+        assert recorded is not None and recorded.state is DeliveryState.PENDING
+        wait = parse_iso(recorded.next_attempt_at) - utcnow()
+        assert timedelta(days=29, hours=23) < wait <= timedelta(days=30)
+
+
+def test_only_old_events_every_target_received_lose_their_body(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        for n in range(4):
+            archive(ledger, key=f"key-{n}", notify=["gh"])
+        events = {}
+        for name, outcome, retry_in in [
+            ("old delivered", DeliveryState.DELIVERED, None),
+            ("old dead", DeliveryState.DEAD, None),  # an admin may send it again
+            ("old pending", DeliveryState.PENDING, 3600),
+            ("new delivered", DeliveryState.DELIVERED, None),
+        ]:
+            claimed = ledger.claim_delivery("w", lease_seconds=30, targets=["gh"])
+            assert claimed is not None
+            ledger.record_attempt(
+                claimed.id, "w", outcome=outcome, status=None, detail=name, retry_in=retry_in
+            )
+            events[name] = claimed.event_id
+        old = iso(utcnow() - timedelta(days=31))
+        for name in ("old delivered", "old dead", "old pending"):
+            ledger.db.execute(
+                "UPDATE outbox_events SET created_at = ? WHERE id = ?", [old, events[name]]
+            )
+        before = {d.event_id: d.body for d in ledger.list_deliveries(limit=None)}
+        audit_before = ledger.audit_entries()
+
+        pruned = ledger.prune_outbox_bodies(iso(utcnow() - timedelta(days=30)))
+
+        assert pruned == 1
+        after = {d.event_id: d.body for d in ledger.list_deliveries(limit=None)}
+        assert after[events["old delivered"]] == ""
+        for name in ("old dead", "old pending", "new delivered"):
+            assert after[events[name]] == before[events[name]]  # byte for byte
+        assert ledger.audit_entries() == audit_before
+        assert len(after) == 4

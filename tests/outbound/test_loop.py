@@ -57,7 +57,11 @@ def delivery_of(ledger: Ledger, event_id: str, target: Target) -> Delivery:
 
 @contextmanager
 def lanes(
-    path: Path, targets: list[Target], schedule: DeliverySchedule = QUICK, count: int = 1
+    path: Path,
+    targets: list[Target],
+    schedule: DeliverySchedule = QUICK,
+    count: int = 1,
+    lease_seconds: float = 30,
 ) -> Iterator[threading.Event]:
     """``count`` lanes delivering to ``targets`` in threads; stopped and joined afterwards."""
     stopping = threading.Event()
@@ -71,7 +75,7 @@ def lanes(
                 deliverer,
                 schedule,
                 [t.name for t in targets],
-                lease_seconds=30,
+                lease_seconds=lease_seconds,
                 poll_seconds=0.02,
                 stopping=stopping,
             ).run
@@ -201,6 +205,25 @@ def test_a_slow_target_holds_up_only_its_own_lane(tmp_path: Path) -> None:
         first_slow = delivery_of(ledger, slow.received[0].headers["webhook-id"], targets[0])
         assert first_slow.state is DeliveryState.DELIVERED
         assert {r.headers["webhook-id"] for r in fast.received} == set(events)
+
+
+def test_an_attempt_longer_than_the_lease_is_sent_once(tmp_path: Path) -> None:
+    # The lane renews its lease while the slow target answers: the other lane, hungry for
+    # the same target, never takes the delivery over and never sends it a second time.
+    with WebhookReceiver(secret=SECRET) as slow, Ledger(tmp_path / "l.db") as ledger:
+        slow.delay = 2.5
+        target = hook(slow)
+        event_id = announce(ledger, target)
+        with lanes(tmp_path / "l.db", [target], count=2, lease_seconds=0.6):
+            delivered = wait_for(
+                lambda: delivery_of(ledger, event_id, target).state is DeliveryState.DELIVERED,
+                timeout=10,
+                what="the slow delivery",
+            )
+        assert delivered
+        delivery = delivery_of(ledger, event_id, target)
+        assert (delivery.attempts, delivery.last_status) == (1, 204)
+        assert len(slow.received) == 1
 
 
 def test_a_deliverer_failure_is_retried_and_the_lane_lives_on(tmp_path: Path) -> None:
