@@ -51,6 +51,8 @@ def cli_env(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> dict[str,
         "ARCHIVER_DB": str(tmp_path / "ledger.db"),
         "ARCHIVE_DIR": str(tmp_path / "archive"),
     }
+    if os.environ.get("PYTHONPATH"):  # the code under test, when it is not the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     env.update(overrides)
     return env
 

@@ -41,6 +41,19 @@ def test_non_uuid_id_exits_2_before_any_request(simulator: SimulatorServer, tmp_
     assert simulator.state.requests == []
 
 
+def test_an_id_with_a_final_newline_exits_2_like_the_admin_api_refuses_it(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    env = cli_env(simulator, tmp_path)
+    result = archiver("archive", f"{DEMO_FLOW_ID}\n", "--source", "flow", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"archiver: strategy id must be a UUID, got '{DEMO_FLOW_ID}\\n'"
+    assert simulator.state.requests == []
+    listing = archiver("ledger", "jobs", "--strategy", f"{DEMO_FLOW_ID}\n", env=env, cwd=tmp_path)
+    assert listing.returncode == 2
+    assert "strategy id must be a UUID" in listing.stderr
+
+
 def test_missing_credentials_exit_2_naming_the_variable(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:

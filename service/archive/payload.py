@@ -16,7 +16,7 @@ from cerberus import Validator
 
 from ..clock import iso
 from ..genesys.sources import Strategy, Version
-from ..ids import idempotency_key
+from ..ids import check_lower_uuid, idempotency_key
 from ..validation import require_valid
 
 ARCHIVED_BY = "genesys-strategy-archiver"
@@ -94,12 +94,11 @@ def _matrix_row(version: Version) -> dict[str, Any]:
     }
 
 
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 _TEXT = {"type": "string", "required": True, "empty": False}
 
 PAYLOAD_SCHEMA: dict[str, Any] = {
-    "strategyId": {"type": "string", "required": True, "regex": _UUID},
+    "strategyId": {"type": "string", "required": True, "check_with": check_lower_uuid},
     "strategyName": _TEXT,
     "sourceType": {"type": "string", "required": True, "allowed": ["flow", "routing-strategy"]},
     "archiveTimestamp": {"type": "string", "required": True, "regex": _ISO},
@@ -134,7 +133,7 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
             "retentionDays": {"type": "integer", "required": True, "min": 1},
         },
     },
-    "idempotencyKey": {"type": "string", "required": True, "regex": _UUID},
+    "idempotencyKey": {"type": "string", "required": True, "check_with": check_lower_uuid},
     "versions": {
         "type": "list",
         "required": True,

@@ -17,15 +17,29 @@ CHALLENGE = 'Bearer realm="archiver", Basic realm="archiver", charset="UTF-8"'
 def presented_tokens(authorization: str | None, token_header: str | None) -> list[bytes]:
     """Every token the request offers: the bearer token, the Basic password, the header."""
     found: list[bytes] = []
-    scheme, _, credentials = (authorization or "").strip().partition(" ")
-    credentials = credentials.strip()
-    if scheme.lower() == "bearer" and credentials:
+    scheme, credentials = _scheme(authorization)
+    if scheme == "bearer":
         found.extend(_raw(credentials))
-    elif scheme.lower() == "basic" and credentials:
+    elif scheme == "basic":
         found.extend(_basic_password(credentials))
     if token_header:
         found.extend(_raw(token_header))
     return found
+
+
+def bearer_token(authorization: str | None) -> bytes | None:
+    """The token of an ``Authorization: Bearer <token>`` header (any case of ``Bearer``)."""
+    scheme, credentials = _scheme(authorization)
+    tokens = _raw(credentials) if scheme == "bearer" else []
+    return tokens[0] if tokens else None
+
+
+def _scheme(authorization: str | None) -> tuple[str, str]:
+    """The header's scheme in lower case (RFC 9110: schemes are case-insensitive) and its
+    credentials; ``("", "")`` when either is missing."""
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    credentials = credentials.strip()
+    return (scheme.lower(), credentials) if scheme and credentials else ("", "")
 
 
 def is_authorized(authorization: str | None, token_header: str | None, token: str | None) -> bool:

@@ -16,18 +16,18 @@ from typing import Any
 
 from cerberus import Validator
 
-from ..errors import UsageError
-from ..ids import require_uuid
+from ..ids import canonical_uuid
 from ..ledger import IncomingEvent
 from ..validation import problems
 
 MAX_ITEMS = 100
 
 # Topics of the sources we archive (contract, section 3); every other topic is ignored.
-# One segment after the prefix only: ``v2.flows.outcomes.{id}`` is not a flow.
+# One segment after the prefix only: ``v2.flows.outcomes.{id}`` is not a flow. ``\Z``, not
+# ``$``: the segment runs to the very end (a final newline stays in it, and fails the id check).
 TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("routing-strategy", re.compile(r"^v2\.routing\.strategies\.([^.]+)$")),
-    ("flow", re.compile(r"^v2\.flows\.([^.]+)$")),
+    ("routing-strategy", re.compile(r"^v2\.routing\.strategies\.([^.]+)\Z")),
+    ("flow", re.compile(r"^v2\.flows\.([^.]+)\Z")),
 )
 
 
@@ -166,9 +166,8 @@ def _event(
 def _archivable(
     event: IncomingEvent, source_type: str, raw_id: str, body: dict[str, Any], at: str
 ) -> Parsed:
-    try:
-        strategy_id = require_uuid(raw_id)
-    except UsageError:
+    strategy_id = canonical_uuid(raw_id)  # the product's one id check
+    if strategy_id is None:
         shown = raw_id if len(raw_id) <= 80 else raw_id[:77] + "..."
         message = f"the {source_type} id in the topic must be a UUID, got {shown!r}"
         return Parsed(fields={_path(at, "topicName"): [message]})

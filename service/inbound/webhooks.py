@@ -6,7 +6,6 @@ EventBridge API destinations give up on an answer after 5 s.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..app import ingest, settings
 from ..ops import metrics
 from ..web.errors import error_response
+from ..web.jsonbody import read_json
 from .auth import CHALLENGE, TOKEN_HEADER, is_authorized
 from .events import parse_body
 
@@ -47,7 +47,7 @@ def receive() -> tuple[Response, int]:
     if request.content_length is None and len(raw) >= limit:
         # A chunked body has no length: werkzeug stops reading at the limit without a word.
         return _refuse(413, f"the body must be under {limit} bytes when sent chunked")
-    document, problem = _read_json(raw)
+    document, problem = read_json(raw)  # nesting depth checked before parsing
     if problem:
         return _refuse(400, problem)
     parsed = parse_body(document)
@@ -76,21 +76,3 @@ def _refuse(status: int, message: str, **extra: Any) -> tuple[Response, int]:
         extra={"status": status, "remote_addr": request.remote_addr, **fields},
     )
     return error_response(status, message, **extra)
-
-
-def _read_json(raw: bytes) -> tuple[Any, str | None]:
-    """The body as JSON, or why it is not JSON."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, f"the body is not UTF-8: {exc.reason} at byte {exc.start}"
-    try:
-        return json.loads(text, parse_constant=_no_constant), None
-    except ValueError as exc:
-        return None, f"the body is not JSON: {exc}"
-    except RecursionError:
-        return None, "the body is not JSON this service reads: it is nested too deeply"
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")

@@ -16,15 +16,19 @@ from flask import Blueprint, Response, abort, jsonify, request
 from ..app import ledger, settings
 from ..archive.store import read_document
 from ..errors import StorageError
+from ..ids import check_uuid
+from ..inbound.auth import bearer_token
 from ..validation import problems
 from .errors import error_response
+from .jsonbody import read_json
 
 blueprint = Blueprint("admin", __name__)
 
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# Ids are checked by ``ids.canonical_uuid``, the product's one id check (a whole-value match).
+_UUID = {"type": "string", "check_with": check_uuid}
 _ARCHIVE_REQUEST = Validator(
     {
-        "strategyId": {"type": "string", "required": True, "regex": _UUID},
+        "strategyId": {**_UUID, "required": True},
         "sourceType": {"type": "string", "required": True, "allowed": ["flow", "routing-strategy"]},
         "full": {"type": "boolean"},
     },
@@ -32,7 +36,7 @@ _ARCHIVE_REQUEST = Validator(
 )
 _LISTING = Validator(
     {
-        "strategyId": {"type": "string", "regex": _UUID},
+        "strategyId": _UUID,
         "limit": {"type": "integer", "coerce": int, "min": 1, "max": 500},
     },
     allow_unknown=False,
@@ -44,10 +48,8 @@ def _authenticate() -> tuple[Response, int] | None:
     expected = settings().admin_token
     if not expected:
         abort(404)
-    given = request.headers.get("Authorization", "")
-    if not given.startswith("Bearer ") or not hmac.compare_digest(
-        given.removeprefix("Bearer ").encode(), expected.encode()
-    ):
+    given = bearer_token(request.headers.get("Authorization"))
+    if given is None or not hmac.compare_digest(given, expected.encode()):
         return error_response(401, "Authorization: Bearer <ADMIN_TOKEN> is required")
     return None
 
@@ -55,7 +57,9 @@ def _authenticate() -> tuple[Response, int] | None:
 @blueprint.post("/archives")
 def request_archive() -> tuple[Response, int]:
     """Queue (or join) an archive job for one strategy."""
-    body = request.get_json(silent=True)
+    body, problem = read_json(request.get_data(cache=False))
+    if problem:
+        return error_response(400, problem)
     found = problems(_ARCHIVE_REQUEST, body)
     if found or not isinstance(body, dict):
         return error_response(422, "the request body is not a valid archive request", fields=found)

@@ -188,6 +188,12 @@ def test_an_array_of_the_maximum_size_is_read() -> None:
         ({"topicName": "x", "eventBody": {}, "metadata": "c"}, "metadata", "dict"),
         ({"topicName": "v2.flows.not-a-uuid", "eventBody": {}}, "topicName", "must be a UUID"),
         ({"topicName": "v2.flows.{id}", "eventBody": {}}, "topicName", "must be a UUID"),
+        ({"topicName": f"v2.flows.{FLOW_ID}\n", "eventBody": {}}, "topicName", "must be a UUID"),
+        (
+            {"topicName": f"v2.routing.strategies.{STRATEGY_ID}\n", "eventBody": {}},
+            "topicName",
+            "must be a UUID",
+        ),
         (
             {"topicName": f"v2.routing.strategies.{STRATEGY_ID}", "eventBody": {"id": FLOW_ID}},
             "eventBody.id",
