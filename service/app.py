@@ -41,9 +41,10 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["archiver.ingest"] = GroupCommit(settings.archiver_db, lock_timeout=wait)
     create_ledger(settings)
 
-    from .web import errors
+    from .web import bodytimeout, errors
 
     errors.init_app(app)
+    bodytimeout.init_app(app, settings.body_read_timeout_seconds)
     from .inbound.webhooks import blueprint as webhooks
 
     app.register_blueprint(webhooks)

@@ -75,6 +75,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
     # Days an inbound event's body is kept (its row stays); 0 keeps bodies forever.
     "EVENT_RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 0, "default": "30"},
     "PORT": {"type": "integer", "coerce": int, "min": 1, "max": 65535, "default": "8000"},
+    # Seconds a request's whole body may take to arrive before the web process gives up (408).
+    "BODY_READ_TIMEOUT_SECONDS": {
+        "type": "float",
+        "coerce": _finite,
+        "min": 0.1,
+        "default": "10",
+    },
     # Worker tuning: optional, the defaults suit production.
     "WORKER_THREADS": {
         "type": "integer",
@@ -137,6 +144,7 @@ class Settings:
     sweep_interval_seconds: int = 3600
     event_retention_days: int = 30  # 0: event bodies are kept forever
     port: int = 8000
+    body_read_timeout_seconds: float = 10.0
     worker_threads: int | None = None  # None: as many as max_concurrent_archives
     worker_poll_seconds: float = 1.0
     job_lease_seconds: float = 60.0
