@@ -68,3 +68,12 @@ def test_the_bearer_scheme_is_case_insensitive(client: FlaskClient, scheme: str)
 def test_other_schemes_are_still_401(client: FlaskClient, header: str) -> None:
     answer = client.get("/archives", headers={"Authorization": header})
     assert answer.status_code == 401
+
+
+@pytest.mark.parametrize("body", [b"", b"{not json", b'{"strategyId": NaN}', b"caf\xe9"])
+def test_a_body_that_is_not_json_is_400(client: FlaskClient, tmp_path: Path, body: bytes) -> None:
+    answer = client.post("/archives", data=body, headers=AUTH, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.get_json()["error"].startswith("the body is not")
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        assert ledger.list_jobs(limit=None) == []
