@@ -4,50 +4,34 @@ named migrations.
 Every multi-step write goes through ``transaction()``, which takes SQLite's write
 lock up front (``BEGIN IMMEDIATE``) so that two processes never interleave the
 read and the write of one step. Before that it takes an exclusive ``flock`` on a
-lock file beside the ledger, so that writers queue there rather than in SQLite's
-busy handler, whose growing sleeps (up to 100 ms) would otherwise set the tail
-latency of every webhook under load. The flock is polled with sleeps of a fraction
-of a millisecond at first, and given up after the connection's lock timeout (the
-same as SQLite's busy timeout): no writer, probe or request ever waits without limit.
+lock file beside the ledger (``lockfile.py``): writers then queue in the kernel and
+wake the moment the lock is free, instead of polling in SQLite's busy handler, whose
+growing sleeps (up to 100 ms) would otherwise set the tail latency of every webhook
+under load. Both waits end after the connection's lock timeout: no writer, probe or
+request ever waits without limit.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
-import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from ..errors import LedgerError
+from .lockfile import LockFile
 from .migrations import MIGRATIONS
 
 LOCK_TIMEOUT_SECONDS = 30.0  # default wait for the write lock (LEDGER_LOCK_TIMEOUT_SECONDS)
-# Polling the flock: the first pauses are tiny, so that a lock released a moment later
-# costs a webhook almost nothing; later ones are longer, so that a long wait costs no CPU.
-_FIRST_PAUSE = 0.0001
-_LONGEST_PAUSE = 0.002
 
-
-@dataclass(frozen=True)
-class _Lock:
-    """A connection's own descriptor on the lock file, and how long it waits for the lock."""
-
-    fd: int
-    path: Path
-    timeout: float
-    closer: weakref.finalize
-
-
-# flock excludes other descriptors, so threads with connections of their own exclude
-# each other too.
-_LOCKS: weakref.WeakKeyDictionary[Database, _Lock] = weakref.WeakKeyDictionary()
+# Each connection's own descriptor on the lock file: flock excludes other descriptors,
+# so threads with connections of their own exclude each other too.
+_LOCKS: weakref.WeakKeyDictionary[Database, tuple[LockFile, weakref.finalize]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def connect(path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Database:
@@ -72,11 +56,8 @@ def connect(path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Databa
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn, execute_plugins=False)
-        lock_path = Path(f"{where}.lock")
-        lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        _LOCKS[db] = _Lock(
-            lock_fd, lock_path, lock_timeout, weakref.finalize(db, os.close, lock_fd)
-        )
+        lock = LockFile(Path(f"{where}.lock"), lock_timeout)
+        _LOCKS[db] = (lock, weakref.finalize(db, lock.close))
         # Taking the write lock first serialises processes that start at the same time.
         with transaction(db):
             MIGRATIONS.apply(db)
@@ -118,11 +99,11 @@ def transaction(db: Database, *, wait: float | None = None) -> Iterator[Database
     if conn.in_transaction:
         yield db
         return
-    lock = _LOCKS.get(db)
+    lock = _LOCKS.get(db, (None, None))[0]
     usual = lock.timeout if lock else LOCK_TIMEOUT_SECONDS
     timeout = usual if wait is None else wait
     if lock is not None:
-        _flock(lock, timeout)
+        lock.acquire(timeout)
     try:
         _begin(conn, timeout, usual)
         try:
@@ -134,26 +115,7 @@ def transaction(db: Database, *, wait: float | None = None) -> Iterator[Database
         conn.execute("COMMIT")
     finally:
         if lock is not None:
-            fcntl.flock(lock.fd, fcntl.LOCK_UN)
-
-
-def _flock(lock: _Lock, timeout: float) -> None:
-    """Take the lock file's exclusive lock, polling until ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    pause = _FIRST_PAUSE
-    while True:
-        try:
-            fcntl.flock(lock.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LedgerError(
-                    f"the ledger is locked by another process: waited {timeout:g} s "
-                    f"for the lock on {lock.path}"
-                ) from None
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, _LONGEST_PAUSE)
+            lock.release()
 
 
 def _begin(conn: sqlite3.Connection, timeout: float, usual: float) -> None:
@@ -178,7 +140,7 @@ def close(db: Database) -> None:
     lock = _LOCKS.pop(db, None)
     db.close()
     if lock:
-        lock.closer()  # the finalizer closes the descriptor once, whoever calls it first
+        lock[1]()  # the finalizer closes the lock file once, whoever calls it first
 
 
 def probe(db: Database, *, wait: float) -> None:

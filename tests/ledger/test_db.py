@@ -18,7 +18,7 @@ import pytest
 
 from service.errors import LedgerError
 from service.ledger import Ledger
-from tests.conftest import ARCHIVER
+from tests.conftest import ARCHIVER, wait_for
 from tests.mounts import remount, tmpfs
 
 
@@ -154,6 +154,32 @@ def test_a_writer_waits_for_a_lock_released_within_its_timeout(tmp_path: Path) -
         took = time.monotonic() - began
         release.join()
     assert 0.25 <= took < 2
+
+
+def test_a_write_that_gave_up_leaves_the_lock_free_for_others(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with Ledger(path, lock_timeout=0.2) as ledger:
+        fd = os.open(f"{path}.lock", os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for _ in range(2):  # two waits given up, both still queued behind the holder
+            with pytest.raises(LedgerError, match="locked by another process"):
+                ledger.probe(wait=0.1)
+        os.close(fd)  # the holder lets go
+        other = os.open(f"{path}.lock", os.O_RDWR)
+        try:
+
+            def taken() -> bool:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+                fcntl.flock(other, fcntl.LOCK_UN)
+                return True
+
+            wait_for(taken, timeout=5, what="the lock to be free")
+        finally:
+            os.close(other)
+        ledger.probe(wait=1)  # and the connection that gave up writes again
 
 
 def test_the_probe_commits_a_row_others_see(tmp_path: Path) -> None:

@@ -1,0 +1,99 @@
+"""The ``flock`` beside the ledger that queues writers, with a bounded wait.
+
+Writers of all processes queue in the kernel on an exclusive ``flock`` and wake the
+moment it is free; polling instead would lose the lock, under load, to a process
+that takes it again at once (a measured p99 three times worse). A blocking ``flock``
+cannot time out, so a contended wait runs in a thread of the lock's own while the
+caller waits at most its timeout; a lock granted after the caller gave up is let go.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import LedgerError
+
+
+@dataclass
+class _Request:
+    granted: threading.Event = field(default_factory=threading.Event)
+    decided: threading.Lock = field(default_factory=threading.Lock)
+    abandoned: bool = False
+
+
+class LockFile:
+    """One connection's descriptor on the lock file; ``acquire`` waits at most ``timeout``."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._state = threading.Lock()
+        self._waiting = 0  # requests handed to the waiter thread and not yet settled
+        self._requests: queue.SimpleQueue[_Request | None] | None = None
+
+    def acquire(self, timeout: float | None = None) -> None:
+        """Take the exclusive lock, or raise ``LedgerError`` after ``timeout`` seconds."""
+        timeout = self.timeout if timeout is None else timeout
+        with self._state:
+            if not self._waiting:  # with a wait in flight, only the waiter may take the lock
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    pass
+            request = _Request()
+            self._waiting += 1
+            self._waiter().put(request)
+        if request.granted.wait(timeout):
+            return
+        with request.decided:
+            if request.granted.is_set():
+                return
+            request.abandoned = True
+        raise LedgerError(
+            f"the ledger is locked by another process: waited {timeout:g} s for the lock on "
+            f"{self.path}"
+        )
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the descriptor; a waiter thread ends once its wait in flight is over."""
+        with self._state:
+            if self._requests is not None:
+                self._requests.put(None)
+                self._requests = None
+        os.close(self.fd)
+
+    def _waiter(self) -> queue.SimpleQueue[_Request | None]:
+        """The queue of the thread that waits for the lock (started on first contention)."""
+        if self._requests is None:
+            self._requests = queue.SimpleQueue()
+            # A descriptor of its own on the same open file (the same lock): it stays
+            # valid, and is never a reused number, even if the connection closes meanwhile.
+            own = os.dup(self.fd)
+            threading.Thread(
+                target=self._wait, args=(own, self._requests), name="ledger-lock", daemon=True
+            ).start()
+        return self._requests
+
+    def _wait(self, fd: int, requests: queue.SimpleQueue[_Request | None]) -> None:
+        try:
+            while (request := requests.get()) is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                with request.decided:
+                    if request.abandoned:  # the caller gave up: let the lock go at once
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                    with self._state:
+                        self._waiting -= 1
+                    if not request.abandoned:
+                        request.granted.set()
+        finally:
+            os.close(fd)
