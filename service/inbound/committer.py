@@ -116,7 +116,7 @@ class GroupCommit:
             self._failure = str(exc)
             return None
         if self._failure is not None:
-            log.warning("webhook ingest has opened the ledger again")
+            log.info("webhook ingest has opened the ledger again")
         self._failure = None
         return ledger
 
