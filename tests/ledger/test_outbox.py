@@ -168,12 +168,12 @@ def test_redeliver_revives_dead_deliveries(tmp_path: Path) -> None:
 def test_renewing_a_delivery_lease_keeps_other_lanes_off_it(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         archive(ledger, notify=["gh"])
-        claimed = ledger.claim_delivery("w1", lease_seconds=0.3, targets=["gh"])
+        claimed = ledger.claim_delivery("w1", lease_seconds=1, targets=["gh"])
         assert claimed is not None
-        for _ in range(4):  # 0.8 s in all: beyond the first lease, renewed each time
-            assert ledger.extend_delivery_lease(claimed.id, "w1", lease_seconds=0.3) is True
+        for _ in range(4):  # 1.4 s in all: beyond the first lease, renewed each time
+            assert ledger.extend_delivery_lease(claimed.id, "w1", lease_seconds=1) is True
             assert ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"]) is None
-            time.sleep(0.2)
+            time.sleep(0.35)
         assert ledger.extend_delivery_lease(claimed.id, "w2", lease_seconds=30) is False
         ledger.db.execute("UPDATE deliveries SET lease_until = 0")  # w1 stops renewing
         taken = ledger.claim_delivery("w2", lease_seconds=30, targets=["gh"])

@@ -211,10 +211,10 @@ def test_an_attempt_longer_than_the_lease_is_sent_once(tmp_path: Path) -> None:
     # The lane renews its lease while the slow target answers: the other lane, hungry for
     # the same target, never takes the delivery over and never sends it a second time.
     with WebhookReceiver(secret=SECRET) as slow, Ledger(tmp_path / "l.db") as ledger:
-        slow.delay = 2.5
+        slow.delay = 3.0
         target = hook(slow)
         event_id = announce(ledger, target)
-        with lanes(tmp_path / "l.db", [target], count=2, lease_seconds=0.6):
+        with lanes(tmp_path / "l.db", [target], count=2, lease_seconds=1):
             delivered = wait_for(
                 lambda: delivery_of(ledger, event_id, target).state is DeliveryState.DELIVERED,
                 timeout=10,
