@@ -18,7 +18,7 @@ from service.ledger import Ledger
 def main() -> int:
     try:
         settings = load_settings()
-        with Ledger(settings.archiver_db) as ledger:
+        with Ledger.from_settings(settings) as ledger:
             archives = ledger.list_archives()
             bad = []
             for archive in archives:

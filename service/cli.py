@@ -284,7 +284,7 @@ def _sweep(settings: Settings, args: argparse.Namespace) -> int:
             f"{len(discovered.routing_strategies)} routing strategy(ies){skipped}"
         )
         found = discovered.all
-    with Ledger(settings.archiver_db) as ledger:
+    with Ledger.from_settings(settings) as ledger:
         result = sweep_known(ledger, found)
     print(
         f"sweep: {result.strategies} strategies, {result.queued} job(s) queued, "
@@ -299,7 +299,7 @@ def _open_existing_ledger(settings: Settings) -> Ledger:
 
     if not settings.archiver_db.is_file():
         raise LedgerError(f"no ledger at {settings.archiver_db} (ARCHIVER_DB)")
-    return Ledger(settings.archiver_db)
+    return Ledger.from_settings(settings)
 
 
 def _ledger(settings: Settings, args: argparse.Namespace) -> int:

@@ -23,7 +23,6 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from types import FrameType
 
 from .archive import Archiver, open_archiver
@@ -67,8 +66,8 @@ class Lease:
 class Heartbeat:
     """Renews the lease of every job in hand every third of the lease, on its own connection."""
 
-    def __init__(self, path: Path, lease_seconds: float) -> None:
-        self.path = path
+    def __init__(self, open_ledger: Callable[[], Ledger], lease_seconds: float) -> None:
+        self.open_ledger = open_ledger
         self.lease_seconds = lease_seconds
         self._held: dict[str, Lease] = {}
         self._lock = threading.Lock()
@@ -97,7 +96,7 @@ class Heartbeat:
             self._held.pop(lease.job_id, None)
 
     def _beat(self) -> None:
-        with Ledger(self.path) as ledger:
+        with self.open_ledger() as ledger:
             while not self._closed.wait(self.lease_seconds / 3):
                 with self._lock:
                     held = list(self._held.values())
@@ -157,10 +156,8 @@ class Worker:
         if settings.event_retention_days:
             self.periodic.append(Periodic("prune", PRUNE_EVERY_SECONDS, self._prune))
         # Every connection of the worker waits at most LEDGER_LOCK_TIMEOUT_SECONDS for the lock.
-        self.open_ledger: Callable[[], Ledger] = partial(
-            Ledger, settings.archiver_db, lock_timeout=settings.ledger_lock_timeout_seconds
-        )
-        self.heartbeat = Heartbeat(settings.archiver_db, settings.job_lease_seconds)
+        self.open_ledger: Callable[[], Ledger] = partial(Ledger.from_settings, settings)
+        self.heartbeat = Heartbeat(self.open_ledger, settings.job_lease_seconds)
         # Errors recorded in the ledger (and logged) go through the logs' redaction.
         self.redact: Callable[[str], str] = partial(redact, secrets=tuple(settings.secrets()))
         self._due: dict[str, float] = {}  # monotonic time each periodic task is next due

@@ -20,7 +20,7 @@ def open_archiver(settings: Settings, ledger: Ledger | None = None) -> Iterator[
     genesys = GenesysClient.from_settings(settings)
     archival = ArchivalClient.from_settings(settings)
     own_ledger = ledger is None
-    ledger = ledger or Ledger(settings.archiver_db)
+    ledger = ledger or Ledger.from_settings(settings)
     try:
         yield Archiver(settings, ledger, genesys, archival)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -15,6 +16,9 @@ from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
 from .metrics import MetricsVerbs
 from .outbox import Delivery, DeliveryState, OutboxVerbs
 from .queries import QueryVerbs
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 __all__ = [
     "LOCK_TIMEOUT_SECONDS",
@@ -39,6 +43,11 @@ class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs, MetricsVerbs, Outbo
     def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
         self.db: Database = connect(self.path, lock_timeout=lock_timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Ledger:
+        """The ledger ``ARCHIVER_DB`` names, waiting at most ``LEDGER_LOCK_TIMEOUT_SECONDS``."""
+        return cls(settings.archiver_db, lock_timeout=settings.ledger_lock_timeout_seconds)
 
     def transaction(self, *, wait: float | None = None) -> AbstractContextManager[Database]:
         """One atomic write spanning several verbs (``wait``: a shorter lock wait, seconds)."""
