@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -141,6 +142,19 @@ def close(db: Database) -> None:
     db.close()
     if lock:
         lock[1]()  # the finalizer closes the lock file once, whoever calls it first
+
+
+def update_in_batches(db: Database, sql: str, params: list[Any], batch: int) -> int:
+    """Repeat an UPDATE whose SQL ends in ``LIMIT ?`` until it changes fewer than ``batch``
+    rows, each round its own transaction so that no write holds the lock for long; return
+    how many rows changed in all."""
+    changed = 0
+    while True:
+        with transaction(db):
+            count = db.execute(sql, [*params, batch]).rowcount
+        changed += count
+        if count < batch:
+            return changed
 
 
 def probe(db: Database, *, wait: float) -> None:

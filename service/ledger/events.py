@@ -14,7 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
-from .db import transaction
+from .db import transaction, update_in_batches
 
 
 @dataclass(frozen=True)
@@ -149,17 +149,13 @@ class EventVerbs:
         The rows stay (de-duplication, listings and reports need no body), as does the
         audit chain, which never held bodies. Batches keep each write lock short.
         """
-        pruned = 0
-        while True:
-            with transaction(self.db):
-                cursor = self.db.execute(
-                    "UPDATE events SET body = '' WHERE rowid IN (SELECT rowid FROM events"
-                    " WHERE received_at < ? AND body != '' LIMIT ?)",
-                    [before, batch],
-                )
-            pruned += cursor.rowcount
-            if cursor.rowcount < batch:
-                return pruned
+        return update_in_batches(
+            self.db,
+            "UPDATE events SET body = '' WHERE rowid IN (SELECT rowid FROM events"
+            " WHERE received_at < ? AND body != '' LIMIT ?)",
+            [before],
+            batch,
+        )
 
     def list_events(
         self,

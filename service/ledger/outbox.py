@@ -21,7 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
-from .db import transaction
+from .db import transaction, update_in_batches
 
 # The longest wait before a retry that the ledger records, whatever a target asked for:
 # beyond it a date overflows, and a month is more than any schedule means.
@@ -256,19 +256,15 @@ class OutboxVerbs:
         A pending delivery must resend the same bytes, and a dead one may be sent again on
         an admin's request (``redeliver``): their events keep their bodies.
         """
-        pruned = 0
-        while True:
-            with transaction(self.db):
-                cursor = self.db.execute(
-                    "UPDATE outbox_events SET body = '' WHERE rowid IN (SELECT e.rowid"
-                    " FROM outbox_events e WHERE e.created_at < ? AND e.body != ''"
-                    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id"
-                    " AND d.state != 'delivered') LIMIT ?)",
-                    [before, batch],
-                )
-            pruned += cursor.rowcount
-            if cursor.rowcount < batch:
-                return pruned
+        return update_in_batches(
+            self.db,
+            "UPDATE outbox_events SET body = '' WHERE rowid IN (SELECT e.rowid"
+            " FROM outbox_events e WHERE e.created_at < ? AND e.body != ''"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id"
+            " AND d.state != 'delivered') LIMIT ?)",
+            [before],
+            batch,
+        )
 
     def outbox_backlog(self) -> int:
         """Deliveries not yet delivered nor dead."""
