@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from .archives import ArchiveRecord, ArchiveVerbs, Submission
 from .audit import AuditEntry, AuditVerbs
 from .db import LOCK_TIMEOUT_SECONDS, close, connect, probe, transaction
+from .deletions import Deletion, DeletionVerbs
 from .events import Accepted, EventVerbs, IncomingEvent
 from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
 from .metrics import MetricsVerbs
@@ -25,6 +26,7 @@ __all__ = [
     "Accepted",
     "ArchiveRecord",
     "AuditEntry",
+    "Deletion",
     "Delivery",
     "DeliveryState",
     "IncomingEvent",
@@ -37,7 +39,16 @@ __all__ = [
 ]
 
 
-class Ledger(ArchiveVerbs, AuditVerbs, EventVerbs, JobVerbs, MetricsVerbs, OutboxVerbs, QueryVerbs):
+class Ledger(
+    ArchiveVerbs,
+    AuditVerbs,
+    DeletionVerbs,
+    EventVerbs,
+    JobVerbs,
+    MetricsVerbs,
+    OutboxVerbs,
+    QueryVerbs,
+):
     """One process's handle on the ledger file. Open it after any fork, never before."""
 
     def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> None:

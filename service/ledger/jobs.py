@@ -33,6 +33,7 @@ class JobState(StrEnum):
     DONE = "done"
     DEAD = "dead"  # failed for good
     SUPERSEDED = "superseded"  # failed, but a newer waiting job will do the same work
+    DELETED = "deleted"  # its object is deleted in Genesys: nothing to archive, no failure
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class JobVerbs:
     db: Database
     audit: Callable[..., Any]  # from AuditVerbs
     add_event: Callable[..., Any]  # from OutboxVerbs
+    mark_deleted: Callable[..., bool]  # from DeletionVerbs
 
     def enqueue(
         self,
@@ -221,6 +223,35 @@ class JobVerbs:
             self.audit("job.done", job.strategy_id, jobId=job_id, **result)
         return job
 
+    def finish_deleted(
+        self,
+        job_id: str,
+        owner: str,
+        *,
+        at: str | datetime | None = None,
+        by: str | None = None,
+        reason: str,
+        notify: Sequence[str] = (),
+    ) -> Job:
+        """End the job as ``deleted`` (its object is gone: no failure, no retry) and mark the
+        object deleted, in one transaction: ``strategy.deleted`` goes to ``notify`` when the
+        object was live until now. ``LeaseLost`` when this worker no longer holds the job."""
+        with transaction(self.db):
+            job = self.get_job(job_id)
+            if job is None or job.lease_owner != owner or job.state is not JobState.RUNNING:
+                raise LeaseLost(job_id)
+            announced = self.mark_deleted(
+                job.strategy_id, job.source_type, at=at, by=by, reason=reason, notify=notify
+            )
+            result = {"deleted": True, "reason": reason, "announced": announced}
+            self._finish(
+                job_id, owner, "state = 'deleted', result = ?", [json.dumps(result), iso(utcnow())]
+            )
+            self.audit("job.deleted", job.strategy_id, jobId=job_id, reason=reason)
+            updated = self.get_job(job_id)
+            assert updated is not None
+            return updated
+
     def fail(
         self,
         job_id: str,
@@ -302,11 +333,14 @@ class JobVerbs:
         return {state: count for state, count in rows}
 
     def known_strategies(self) -> list[tuple[str, str]]:
-        """(id, source type) of every strategy the ledger knows, each source type of an id."""
+        """(id, source type) of every strategy the ledger knows, each source type of an id,
+        but those marked deleted (the sweep passes them over)."""
         rows = self.db.execute(
             "SELECT id, source_type FROM ("
             " SELECT strategy_id AS id, source_type, first_seen_at FROM strategy_sources"
-            " UNION ALL SELECT id, source_type, first_seen_at FROM strategies)"
+            " UNION ALL SELECT id, source_type, first_seen_at FROM strategies) k"
+            " WHERE NOT EXISTS (SELECT 1 FROM strategy_sources d WHERE d.strategy_id = k.id"
+            " AND d.source_type = k.source_type AND d.deleted_at IS NOT NULL)"
             " GROUP BY id, source_type ORDER BY min(first_seen_at), id, source_type"
         )
         return [(r[0], r[1]) for r in rows]

@@ -223,3 +223,18 @@ def _audit_anchor(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'the audit head cannot be replaced'); END;
         """
     )
+
+
+@MIGRATIONS(name="0007_deletions")
+def _deletions(db: Database) -> None:
+    # Deleted objects (contract section 11), per (id, source type): when and by whom, how
+    # it was learnt; seen_at is when Genesys last showed the object (a discovery listed it
+    # or a read answered), which is what lets a later 404 mean "deleted".
+    db.executescript(
+        """
+        ALTER TABLE strategy_sources ADD COLUMN deleted_at TEXT;
+        ALTER TABLE strategy_sources ADD COLUMN deleted_by TEXT;
+        ALTER TABLE strategy_sources ADD COLUMN deleted_reason TEXT;
+        ALTER TABLE strategy_sources ADD COLUMN seen_at TEXT;
+        """
+    )
