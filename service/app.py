@@ -38,7 +38,10 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["archiver.settings"] = settings
     wait = settings.ledger_lock_timeout_seconds
     app.extensions["archiver.ledgers"] = LedgerPool(settings.archiver_db, lock_timeout=wait)
-    app.extensions["archiver.ingest"] = GroupCommit(settings.archiver_db, lock_timeout=wait)
+    targets = [target.name for target in settings.vcs_targets]  # for strategy.deleted
+    app.extensions["archiver.ingest"] = GroupCommit(
+        settings.archiver_db, lock_timeout=wait, notify=targets
+    )
     create_ledger(settings)
 
     from .web import bodytimeout, errors

@@ -106,6 +106,11 @@ def events(
             "jobId": r["job_id"],
             "correlationId": r["correlation_id"],
             "eventbridgeId": r["eventbridge_id"],
+            # Who made the change, as the event says (audit user and client, flow operation).
+            "userId": r["user_id"],
+            "userName": r["user_name"],
+            "clientId": r["client_id"],
+            "clientName": r["client_name"],
         }
         for r in ledger.list_events(strategy_id=strategy_id, since=since, limit=limit)
     ]

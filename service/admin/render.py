@@ -45,6 +45,8 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("STRATEGY", "strategyId"),
         ("OUTCOME", "outcome"),
         ("JOB", "jobId"),
+        ("USER", "userName"),
+        ("CLIENT", "clientId"),
         ("TOPIC", "topic"),
     ),
     "deliveries": (

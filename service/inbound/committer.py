@@ -44,9 +44,15 @@ class GroupCommit:
     """One writer thread per process (started after any fork, on first use)."""
 
     def __init__(
-        self, path: Path, *, timeout: float = 4.0, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+        self,
+        path: Path,
+        *,
+        timeout: float = 4.0,
+        lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+        notify: Sequence[str] = (),
     ) -> None:
         self.path = path
+        self.notify = tuple(notify)  # targets of the strategy.deleted event of a deletion
         self.timeout = timeout
         self.lock_timeout = lock_timeout
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
@@ -141,7 +147,7 @@ class GroupCommit:
         """Record ``batch``, waking each request; False when the connection should be reopened."""
         healthy = True
         try:
-            results = ledger.accept_batches([p.events for p in batch])
+            results = ledger.accept_batches([p.events for p in batch], notify=self.notify)
             for pending, result in zip(batch, results, strict=True):
                 pending.result = result
         except (LedgerError, sqlite3.OperationalError) as exc:
@@ -155,7 +161,7 @@ class GroupCommit:
             # request's failure is that request's alone.
             for pending in batch:
                 try:
-                    pending.result = ledger.accept_events(pending.events)
+                    pending.result = ledger.accept_events(pending.events, notify=self.notify)
                 except Exception as exc:
                     pending.error = exc
         finally:

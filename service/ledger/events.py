@@ -18,6 +18,16 @@ from .db import transaction, update_in_batches
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who made the change an event reports, as far as the event says."""
+
+    user_id: str | None = None
+    user_name: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
+
+
+@dataclass(frozen=True)
 class IncomingEvent:
     """One notification as the inbound surface understood it."""
 
@@ -29,6 +39,12 @@ class IncomingEvent:
     correlation_id: str | None = None
     eventbridge_id: str | None = None
     ignore_reason: str | None = None  # set: recorded, but starts no job
+    # Set: the event reports the object deleted (how: "audit action Delete"...); no job,
+    # the object is marked deleted (contract, section 11).
+    deletion: str | None = None
+    changed_at: str | None = None  # when the change happened, when the event says (ISO-8601)
+    # The audit message's user and client, or the flow operation's: shown by listings.
+    actor: Actor = Actor()
 
 
 @dataclass
@@ -56,12 +72,20 @@ class EventVerbs:
     audit: Callable[..., Any]  # from AuditVerbs
     audit_many: Callable[..., Any]  # from AuditVerbs
     enqueue: Callable[..., tuple[str, bool]]  # from JobVerbs
+    mark_deleted: Callable[..., bool]  # from DeletionVerbs
 
-    def accept_events(self, events: Sequence[IncomingEvent]) -> Accepted:
-        """Record ``events`` and queue (or join) their jobs, all in one durable transaction."""
-        return self.accept_batches([events])[0]
+    def accept_events(
+        self, events: Sequence[IncomingEvent], *, notify: Sequence[str] = ()
+    ) -> Accepted:
+        """Record ``events`` and queue (or join) their jobs, all in one durable transaction.
 
-    def accept_batches(self, batches: Sequence[Sequence[IncomingEvent]]) -> list[Accepted]:
+        ``notify``: the targets a deletion's ``strategy.deleted`` event goes to.
+        """
+        return self.accept_batches([events], notify=notify)[0]
+
+    def accept_batches(
+        self, batches: Sequence[Sequence[IncomingEvent]], *, notify: Sequence[str] = ()
+    ) -> list[Accepted]:
         """Several requests' events in one transaction (one fsync); one result per request.
 
         A handful of statements per transaction whatever the number of events: one look-up
@@ -88,7 +112,10 @@ class EventVerbs:
                         continue
                     seen.add(event.dedup_key)
                     job_id = None
-                    if event.ignore_reason is None and event.strategy_id:
+                    if _deletes(event):
+                        self._deleted(event, now, notify)
+                        result.accepted += 1
+                    elif event.ignore_reason is None and event.strategy_id:
                         key = (event.source_type, event.strategy_id)
                         job_id = jobs.get(key)
                         if job_id is None:
@@ -104,16 +131,20 @@ class EventVerbs:
                         result.ignored += 1
                     event_id = str(uuid.uuid4())
                     rows.append(_row(event_id, event, job_id, now))
+                    outcome = _outcome(event, job_id)
+                    detail: dict[str, Any] = {
+                        "eventId": event_id,
+                        "topic": event.topic,
+                        "jobId": job_id,
+                        "reason": event.ignore_reason,
+                    }
+                    if outcome == "deleted":
+                        detail["reason"] = event.deletion
                     audits.append(
                         (
-                            "event.accepted" if job_id else "event.ignored",
+                            "event.ignored" if outcome == "ignored" else "event.accepted",
                             event.strategy_id,
-                            {
-                                "eventId": event_id,
-                                "topic": event.topic,
-                                "jobId": job_id,
-                                "reason": event.ignore_reason,
-                            },
+                            detail,
                         )
                     )
             self.db.conn.executemany(
@@ -122,13 +153,25 @@ class EventVerbs:
             )
             self.db.conn.executemany(
                 "INSERT INTO events (id, dedup_key, topic, source_type, strategy_id,"
-                " correlation_id, eventbridge_id, outcome, reason, job_id, received_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " correlation_id, eventbridge_id, outcome, reason, job_id, received_at, body,"
+                " user_id, user_name, client_id, client_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             if audits:
                 self.audit_many(audits)
         return results
+
+    def _deleted(self, event: IncomingEvent, now: str, notify: Sequence[str]) -> None:
+        """Mark the object of a deletion event deleted (section 11), in the events' write."""
+        self.mark_deleted(
+            event.strategy_id,
+            event.source_type,
+            at=event.changed_at or now,
+            by=event.actor.user_name or event.actor.user_id,
+            reason=event.deletion,
+            notify=notify,
+        )
 
     def _seen_keys(self, keys: set[str]) -> set[str]:
         """Which of ``keys`` the ledger has recorded already."""
@@ -178,6 +221,18 @@ class EventVerbs:
         return list(self.db.query(sql, params))
 
 
+def _deletes(event: IncomingEvent) -> bool:
+    """Whether ``event`` marks its object deleted."""
+    return bool(event.deletion and event.ignore_reason is None and event.strategy_id)
+
+
+def _outcome(event: IncomingEvent, job_id: str | None) -> str:
+    """``queued`` (a job), ``deleted`` (the object is gone) or ``ignored`` (recorded only)."""
+    if job_id:
+        return "queued"
+    return "deleted" if _deletes(event) else "ignored"
+
+
 def _row(event_id: str, event: IncomingEvent, job_id: str | None, now: str) -> tuple[Any, ...]:
     return (
         event_id,
@@ -187,9 +242,13 @@ def _row(event_id: str, event: IncomingEvent, job_id: str | None, now: str) -> t
         event.strategy_id,
         event.correlation_id,
         event.eventbridge_id,
-        "queued" if job_id else "ignored",
-        event.ignore_reason,
+        _outcome(event, job_id),
+        event.deletion if _deletes(event) else event.ignore_reason,
         job_id,
         now,
         event.body,
+        event.actor.user_id,
+        event.actor.user_name,
+        event.actor.client_id,
+        event.actor.client_name,
     )

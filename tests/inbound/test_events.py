@@ -11,6 +11,7 @@ import pytest
 
 from service.inbound.events import MAX_ITEMS, parse_body
 from service.ledger import IncomingEvent
+from service.ledger.events import Actor
 from tests.inbound.conftest import load_sample
 
 FLOW_ID = "cb5a24eb-6297-4618-b2ab-a07537bb1476"
@@ -266,3 +267,268 @@ def test_an_array_over_the_maximum_is_refused() -> None:
     doc = load_sample("notification-flow.json")
     fields = refused([doc] * (MAX_ITEMS + 1))
     assert fields == {"(document)": [f"must hold at most {MAX_ITEMS} events, not {MAX_ITEMS + 1}"]}
+
+
+# The audit topic (contract, section 4) and what a flow operation starts (section 3).
+
+AUDIT_TOPIC = f"v2.audits.entitytype.Flow.entityid.{FLOW_ID}"
+DIJKSTRA = "7d3b5a6c-2e69-4ca0-9c3e-4b5f6a7b8c93"
+CLIENT = "8e4c6b7d-3f7a-4db1-8d4f-5c6a7b8c9da4"
+
+
+def audit(action: str = "Publish", **body: Any) -> dict[str, Any]:
+    doc = load_sample("notification-audit-flow.json")
+    doc["eventBody"]["action"] = action
+    doc["eventBody"].update(body)
+    return dict(doc)
+
+
+def test_a_flow_publish_on_the_audit_topic_starts_a_job_and_names_who() -> None:
+    doc = load_sample("notification-audit-flow.json")
+    event = one(doc)
+    assert (event.source_type, event.strategy_id) == ("flow", FLOW_ID)
+    assert (event.ignore_reason, event.deletion) == (None, None)
+    assert event.topic == AUDIT_TOPIC
+    assert event.correlation_id == "619d2743-122c-4e35-a9a6-dfdeb7baad0e"
+    assert event.dedup_key.startswith("notification:")
+    assert event.actor == Actor(DIJKSTRA, "Edsger Dijkstra", CLIENT, None)
+    assert json.loads(event.body) == doc
+
+
+def test_an_audit_event_through_eventbridge() -> None:
+    doc = load_sample("eventbridge-audit-flow.json")
+    event = one(doc)
+    assert event.dedup_key == "eventbridge:6a7c2b1e-8d94-4f0b-b3a5-91c2e4d7f6a8"
+    assert (event.topic, event.source_type, event.strategy_id) == (AUDIT_TOPIC, "flow", FLOW_ID)
+    assert (event.ignore_reason, event.deletion) == (None, None)
+    assert event.actor.user_name == "Edsger Dijkstra"
+    assert event.actor.client_id == CLIENT
+
+
+@pytest.mark.parametrize(
+    "action", ["Create", "Update", "Checkin", "Publish", "Save", "Revert", "Rollback"]
+)
+def test_each_audit_change_action_starts_a_job(action: str) -> None:
+    event = one(audit(action))
+    assert (event.source_type, event.strategy_id, event.ignore_reason) == ("flow", FLOW_ID, None)
+    assert event.deletion is None
+
+
+def test_an_audit_delete_deletes() -> None:
+    event = one(audit("Delete"))
+    assert (event.source_type, event.strategy_id) == ("flow", FLOW_ID)
+    assert (event.ignore_reason, event.deletion) == (None, "audit action Delete")
+    assert event.changed_at == "2026-11-28T07:44:26.907Z"
+    assert event.actor.user_id == DIJKSTRA
+
+
+@pytest.mark.parametrize(
+    "action", ["Checkout", "View", "Deactivate", "Unpublish", "SoftDelete", "publish", "Debug"]
+)
+def test_other_audit_actions_are_recorded_and_ignored(action: str) -> None:
+    event = one(audit(action))
+    assert (event.source_type, event.strategy_id) == ("flow", FLOW_ID)
+    assert event.ignore_reason == f"audit action {action} is no change"
+    assert event.deletion is None
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "v2.audits.entitytype.Queue.entityid.9ae9fd08-34ea-4c25-bda3-96059df275d6",
+        f"v2.audits.entitytype.flow.entityid.{FLOW_ID}",
+        f"v2.audits.entitytype.DecisionTable.entityid.{FLOW_ID}",
+        "v2.audits.entitytype.Schedule.entityid.not-even-a-uuid",
+        f"v2.audits.entitytype.Flow.entityid.{FLOW_ID}.extra",
+    ],
+)
+def test_audit_events_of_other_entity_types_have_no_source(topic: str) -> None:
+    # Not read at all: even a body that would be refused for a flow is only counted.
+    event = one({"topicName": topic, "eventBody": {"action": 5, "entity": "x"}})
+    assert (event.source_type, event.strategy_id) == (None, None)
+
+
+def test_the_queue_sample_has_no_source() -> None:
+    event = one(load_sample("notification-audit-queue.json"))
+    assert event.source_type is None
+
+
+def test_the_actor_falls_back_to_user_display_and_may_be_absent() -> None:
+    doc = audit(userDisplay="Ed D.")
+    doc["eventBody"]["username"] = None
+    doc["eventBody"]["userId"] = ""
+    del doc["eventBody"]["clientId"]
+    assert one(doc).actor == Actor(None, "Ed D.", None, None)
+    bare = {"topicName": AUDIT_TOPIC, "eventBody": {"action": "Save"}}
+    assert one(bare).actor == Actor()
+
+
+def test_audit_entity_ids_are_made_canonical() -> None:
+    doc = audit(entity={"id": FLOW_ID.upper()})
+    doc["topicName"] = f"v2.audits.entitytype.Flow.entityid.{FLOW_ID.upper()}"
+    assert one(doc).strategy_id == FLOW_ID
+
+
+def test_an_array_mixes_audit_forms_and_topics() -> None:
+    docs = [
+        load_sample("notification-audit-flow.json"),
+        load_sample("eventbridge-audit-flow.json"),
+        load_sample("notification-audit-queue.json"),
+        audit("Delete", id="another-audit-message"),
+        load_sample("eventbridge-flow.json"),
+    ]
+    parsed = parse_body(docs)
+    assert parsed.fields == {}
+    assert [(e.source_type, e.deletion) for e in parsed.events] == [
+        ("flow", None),
+        ("flow", None),
+        (None, None),
+        ("flow", "audit action Delete"),
+        ("flow", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "says"),
+    [
+        (audit(action=None), "eventBody.action", "null value not allowed"),
+        ({"topicName": AUDIT_TOPIC, "eventBody": {}}, "eventBody.action", "required field"),
+        (audit(action=""), "eventBody.action", "empty"),
+        (audit(action=7), "eventBody.action", "string"),
+        (audit(action="Pub\udc00lish"), "eventBody.action", "surrogate"),
+        (
+            audit(entityType="Queue"),
+            "eventBody.entityType",
+            "must be the entity type in topicName (Flow)",
+        ),
+        (
+            audit(entity={"id": STRATEGY_ID}),
+            "eventBody.entity.id",
+            f"must be the id in topicName ({FLOW_ID})",
+        ),
+        (audit(entity="flow"), "eventBody.entity", "dict"),
+        (audit(entity={"id": 3}), "eventBody.entity.id", "string"),
+        (audit(username="Ada"), "eventBody.username", "dict"),
+        (audit(username={"name": ["Ada"]}), "eventBody.username.name", "string"),
+        (audit(username={"name": "A\ud800"}), "eventBody.username.name", "surrogate"),
+        (audit(clientId="8e4c6b7d"), "eventBody.clientId", "dict"),
+        (audit(clientId={"id": 8}), "eventBody.clientId.id", "string"),
+        (audit(userId=42), "eventBody.userId", "string"),
+        (
+            {"topicName": "v2.audits.entitytype.Flow.entityid.not-a-uuid", "eventBody": {}},
+            "topicName",
+            "the Flow id in the topic must be a UUID, got 'not-a-uuid'",
+        ),
+        (
+            {"topicName": "v2.audits.entitytype.Flow.entityid.{id}", "eventBody": {}},
+            "topicName",
+            "must be a UUID",
+        ),
+        (
+            {
+                "id": "e-1",
+                "detail": {"topicName": AUDIT_TOPIC, "eventBody": {"action": ["Publish"]}},
+            },
+            "detail.eventBody.action",
+            "string",
+        ),
+        (
+            {
+                "topicName": f"v2.flows.{FLOW_ID}",
+                "eventBody": {"currentOperation": {"user": {"name": 5}}},
+            },
+            "eventBody.currentOperation.user.name",
+            "string",
+        ),
+        (
+            {
+                "topicName": f"v2.flows.{FLOW_ID}",
+                "eventBody": {"currentOperation": {"client": "CI"}},
+            },
+            "eventBody.currentOperation.client",
+            "dict",
+        ),
+        (
+            {
+                "topicName": f"v2.flows.{FLOW_ID}",
+                "eventBody": {"currentOperation": {"actionName": "SAVE\ud800"}},
+            },
+            "eventBody.currentOperation.actionName",
+            "surrogate",
+        ),
+    ],
+)
+def test_wrong_audit_and_actor_shapes_name_the_field(document: Any, field: str, says: str) -> None:
+    fields = refused(document)
+    assert field in fields, fields
+    assert any(says in message for message in fields[field]), fields[field]
+
+
+def test_a_bad_audit_item_refuses_the_whole_array() -> None:
+    fields = refused([load_sample("eventbridge-audit-flow.json"), audit(action=None)])
+    assert fields == {"1.eventBody.action": ["null value not allowed"]}
+
+
+def flow_operation(action: str, status: str = "SUCCESS", complete: bool = True) -> dict[str, Any]:
+    doc = load_sample("notification-flow.json")
+    doc["eventBody"]["currentOperation"].update(
+        actionName=action, actionStatus=status, complete=complete
+    )
+    return dict(doc)
+
+
+@pytest.mark.parametrize("action", ["CREATE", "CHECKIN", "PUBLISH", "SAVE", "REVERT"])
+def test_flow_operations_that_make_versions_start_a_job(action: str) -> None:
+    event = one(flow_operation(action))
+    assert (event.source_type, event.ignore_reason, event.deletion) == ("flow", None, None)
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["VALIDATE", "HISTORY", "DEBUG", "CHECKOUT", "STATE_CHANGE", "UPDATE", "DEACTIVATE", "NEW"],
+)
+def test_other_flow_operations_are_recorded_and_ignored(action: str) -> None:
+    event = one(flow_operation(action))
+    assert (event.source_type, event.strategy_id) == ("flow", FLOW_ID)
+    assert event.ignore_reason == f"flow operation {action} starts no job"
+    assert event.deletion is None
+
+
+def test_a_finished_flow_operation_without_a_name_starts_nothing() -> None:
+    doc = load_sample("notification-flow.json")
+    del doc["eventBody"]["currentOperation"]["actionName"]
+    assert one(doc).ignore_reason == "flow operation (unnamed) starts no job"
+
+
+def test_a_successful_flow_delete_deletes_and_an_unfinished_one_does_not() -> None:
+    done = one(flow_operation("DELETE"))
+    assert (done.source_type, done.ignore_reason) == ("flow", None)
+    assert (done.deletion, done.changed_at) == ("flow operation DELETE", None)
+    started = one(flow_operation("DELETE", "STARTED", False))
+    assert (started.ignore_reason, started.deletion) == ("flow operation DELETE is STARTED", None)
+
+
+def test_a_flow_operation_names_its_user_and_client() -> None:
+    event = one(load_sample("notification-flow.json"))
+    assert event.actor == Actor(
+        "5b1f3e4a-0c47-4a8e-9a1c-2f3d4e5f6a71", "Ada Lovelace", CLIENT, "Architect CI"
+    )
+    assert one(notification(f"v2.flows.{FLOW_ID}", {"id": FLOW_ID})).actor == Actor()
+
+
+@pytest.mark.parametrize(
+    ("value", "recorded"),
+    [
+        ("2026-11-28T09:44:26.5+02:00", "2026-11-28T07:44:26.500Z"),
+        ("2026-11-28T07:44:26Z", "2026-11-28T07:44:26.000Z"),
+        ("yesterday", None),
+        (1764315866907, None),
+        (None, None),
+    ],
+)
+def test_the_time_of_an_audit_change_is_read_when_it_can_be(
+    value: Any, recorded: str | None
+) -> None:
+    # Only a deletion's date uses it: an unreadable time never refuses the event.
+    event = one(audit("Delete", eventTime=value))
+    assert (event.deletion, event.changed_at) == ("audit action Delete", recorded)

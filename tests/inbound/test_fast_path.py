@@ -1,6 +1,7 @@
 """The direct checks of ``events`` never accept what their cerberus schema refuses.
 
-``_notification_ok``, ``_eventbridge_ok``, ``_strategy_body_ok`` and ``_flow_body_ok`` let
+``_notification_ok``, ``_eventbridge_ok``, ``_strategy_body_ok``, ``_flow_body_ok`` and
+``_audit_body_ok`` let
 ``parse_body`` skip cerberus on the webhook's hot path. They may be stricter than the
 schemas (cerberus then runs and decides), never looser: a looser check would let a bad
 body through without its 422. A small deterministic generator (no hypothesis) mutates
@@ -21,16 +22,25 @@ from service.errors import UsageError
 from service.ids import require_uuid
 from service.inbound import events
 from service.inbound.events import (
+    AUDIT_CHANGES,
+    AUDIT_DELETE,
+    AUDIT_SOURCES,
+    AUDIT_TOPIC,
+    FLOW_DELETE,
     MAX_ITEMS,
     TOPICS,
     Parsed,
+    _audit_body_ok,
     _eventbridge_ok,
     _flow_body_ok,
     _notification_ok,
     _strategy_body_ok,
     _unfinished,
     _validator,
+    audit_actor,
     dedup_key,
+    event_time,
+    flow_actor,
     parse_body,
 )
 from service.ledger import IncomingEvent
@@ -39,7 +49,14 @@ from tests.inbound.conftest import load_sample
 
 FLOW_ID = "cb5a24eb-6297-4618-b2ab-a07537bb1476"
 STRATEGY_ID = "38426578-d900-459f-a7e7-3260397f7ca3"
-SAMPLES = ("notification-flow.json", "notification-routing-strategy.json", "eventbridge-flow.json")
+SAMPLES = (
+    "notification-flow.json",
+    "notification-routing-strategy.json",
+    "eventbridge-flow.json",
+    "notification-audit-flow.json",
+    "eventbridge-audit-flow.json",
+)
+AUDIT_TOPIC_OF_FLOW = f"v2.audits.entitytype.Flow.entityid.{FLOW_ID}"
 
 Doc = dict[str, Any]
 Path = tuple[str, ...]
@@ -80,13 +97,26 @@ EXTRA: dict[str, tuple[Any, ...]] = {
         f"v2.flows.{FLOW_ID}.outcomes",
         "v2.users.5b1f3e4a.presence",
         "channel.metadata",
+        AUDIT_TOPIC_OF_FLOW,
+        f"v2.audits.entitytype.Flow.entityid.{STRATEGY_ID}",
+        f"v2.audits.entitytype.Flow.entityid.{FLOW_ID.upper()}",
+        f"v2.audits.entitytype.Queue.entityid.{FLOW_ID}",
+        f"v2.audits.entitytype.flow.entityid.{FLOW_ID}",
+        "v2.audits.entitytype.Flow.entityid.not-a-uuid",
+        "v2.audits.entitytype.{id}.entityid.{id}",
         f"v2.flows.{FLOW_ID}\udfff",
         " ",
     ),
     "CorrelationId": (" ", "c-1", "x\udc00y", "\U0001f600"),
     "id": (FLOW_ID, FLOW_ID.upper(), STRATEGY_ID, "x\udfff", "\U0001f600"),
     "actionStatus": ("SUCCESS", "FAILURE", "\ud800"),
-    "actionName": ("PUBLISH", "CHECKIN"),
+    "actionName": ("PUBLISH", "CHECKIN", "DELETE", "VALIDATE", "\udc00"),
+    "action": ("Publish", "Delete", "View", "Checkout", "x\ud800"),
+    "entityType": ("Flow", "Queue", "flow"),
+    "name": ("Ada Lovelace", "x\udfff"),
+    "userId": ("u-1", "\ud800"),
+    "userDisplay": ("Ada", "\udfff"),
+    "eventTime": ("2026-11-28T09:44:26+02:00", "yesterday", "9999-12-31T23:59:59-23:00"),
 }
 
 NOTIFICATION_PATHS: tuple[Path, ...] = (
@@ -99,13 +129,35 @@ NOTIFICATION_PATHS: tuple[Path, ...] = (
     ("eventBody", "currentOperation", "complete"),
     ("eventBody", "currentOperation", "actionName"),
     ("eventBody", "currentOperation", "actionStatus"),
+    ("eventBody", "currentOperation", "user"),
+    ("eventBody", "currentOperation", "user", "id"),
+    ("eventBody", "currentOperation", "user", "name"),
+    ("eventBody", "currentOperation", "client"),
+    ("eventBody", "currentOperation", "client", "name"),
 )
-EVENTBRIDGE_PATHS: tuple[Path, ...] = (
-    ("id",),
-    ("detail",),
-    ("detail-type",),
-    *(("detail", *path) for path in NOTIFICATION_PATHS),
+AUDIT_PATHS: tuple[Path, ...] = (
+    ("topicName",),
+    ("eventBody",),
+    ("metadata", "CorrelationId"),
+    ("eventBody", "action"),
+    ("eventBody", "entityType"),
+    ("eventBody", "entity"),
+    ("eventBody", "entity", "id"),
+    ("eventBody", "userId"),
+    ("eventBody", "userDisplay"),
+    ("eventBody", "eventTime"),
+    ("eventBody", "username"),
+    ("eventBody", "username", "id"),
+    ("eventBody", "username", "name"),
+    ("eventBody", "clientId"),
+    ("eventBody", "clientId", "id"),
+    ("eventBody", "clientId", "name"),
 )
+
+
+def _bridged(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    return (("id",), ("detail",), ("detail-type",), *(("detail", *path) for path in paths))
+
 
 RANDOM_VARIANTS = 600  # documents with 2 to 4 fields changed at once
 
@@ -115,7 +167,10 @@ def values_for(path: Path) -> tuple[Any, ...]:
 
 
 def paths_for(document: Doc) -> tuple[Path, ...]:
-    return EVENTBRIDGE_PATHS if "detail" in document else NOTIFICATION_PATHS
+    notification = document.get("detail", document)
+    audit = notification["topicName"].startswith("v2.audits.")
+    paths = AUDIT_PATHS if audit else NOTIFICATION_PATHS
+    return _bridged(paths) if "detail" in document else paths
 
 
 def mutated(document: Doc, changes: list[tuple[Path, Any]]) -> Doc | None:
@@ -180,12 +235,13 @@ CHECKS: tuple[tuple[Callable[[Doc], bool], str, tuple[Path, ...]], ...] = (
     (_eventbridge_ok, "eventbridge", ((),)),
     (_strategy_body_ok, "routing-strategy", (("eventBody",), ("detail", "eventBody"))),
     (_flow_body_ok, "flow", (("eventBody",), ("detail", "eventBody"))),
+    (_audit_body_ok, "audit", (("eventBody",), ("detail", "eventBody"))),
 )
 
 
 def test_the_corpus_covers_every_field_and_value() -> None:
     documents = corpus()
-    assert len(documents) >= 3 * len(NOTIFICATION_PATHS) * len(VALUES) + RANDOM_VARIANTS
+    assert len(documents) >= 5 * len(AUDIT_PATHS) * len(VALUES) + RANDOM_VARIANTS
     assert len({json.dumps(doc, sort_keys=True) for _, doc in documents}) > 500
 
 
@@ -193,6 +249,12 @@ def test_the_direct_checks_accept_the_recorded_samples() -> None:
     flow = load_sample("notification-flow.json")
     strategy = load_sample("notification-routing-strategy.json")
     bridge = load_sample("eventbridge-flow.json")
+    audit = load_sample("notification-audit-flow.json")
+    audit_bridge = load_sample("eventbridge-audit-flow.json")
+    assert _notification_ok(audit)
+    assert _eventbridge_ok(audit_bridge)
+    assert _audit_body_ok(audit["eventBody"])
+    assert _audit_body_ok(audit_bridge["detail"]["eventBody"])
     assert _notification_ok(flow)
     assert _notification_ok(strategy)
     assert _eventbridge_ok(bridge)
@@ -310,6 +372,9 @@ def reference_item(item: Any) -> Parsed:
         correlation_id=correlation_id,
         eventbridge_id=bridge_id,
     )
+    audit = AUDIT_TOPIC.match(topic)
+    if audit and audit.group(1) in AUDIT_SOURCES:
+        return reference_audit(event, audit.group(1), audit.group(2), body, at)
     sources = [(name, match) for name, pattern in TOPICS if (match := pattern.match(topic))]
     if not sources:
         return Parsed(events=[event])
@@ -323,7 +388,9 @@ def reference_item(item: Any) -> Parsed:
         found = {"id": ["not the topic's id"]}
     if found:
         return Parsed(fields={f"{at}eventBody.{key}": value for key, value in found.items()})
-    reason = _unfinished(body) if source_type == "flow" else None
+    flow = source_type == "flow"
+    reason = _unfinished(body) if flow else None
+    operation = (body.get("currentOperation") or {}) if flow else {}
     return Parsed(
         events=[
             IncomingEvent(
@@ -335,6 +402,50 @@ def reference_item(item: Any) -> Parsed:
                 correlation_id=event.correlation_id,
                 eventbridge_id=event.eventbridge_id,
                 ignore_reason=reason,
+                deletion=(
+                    "flow operation DELETE"
+                    if reason is None and operation.get("actionName") == FLOW_DELETE
+                    else None
+                ),
+                **({"actor": flow_actor(body)} if flow else {}),
+            )
+        ]
+    )
+
+
+def reference_audit(
+    event: IncomingEvent, entity_type: str, raw_id: str, body: Doc, at: str
+) -> Parsed:
+    try:
+        entity_id = require_uuid(raw_id)
+    except UsageError:
+        return Parsed(fields={f"{at}topicName": ["not a UUID"]})
+    found = problems(_validator("audit"), body, normalize=False)
+    entity = body.get("entity") or {}
+    if found:
+        pass
+    elif body.get("entityType") not in (None, entity_type):
+        found = {"entityType": ["not the topic's entity type"]}
+    elif entity.get("id") is not None and entity["id"].lower() != entity_id:
+        found = {"entity.id": ["not the topic's id"]}
+    if found:
+        return Parsed(fields={f"{at}eventBody.{key}": value for key, value in found.items()})
+    action = body["action"]
+    changes = action in AUDIT_CHANGES or action == AUDIT_DELETE
+    return Parsed(
+        events=[
+            IncomingEvent(
+                dedup_key=event.dedup_key,
+                topic=event.topic,
+                body=event.body,
+                source_type=AUDIT_SOURCES[entity_type],
+                strategy_id=entity_id,
+                correlation_id=event.correlation_id,
+                eventbridge_id=event.eventbridge_id,
+                ignore_reason=None if changes else f"audit action {action} is no change",
+                deletion="audit action Delete" if action == AUDIT_DELETE else None,
+                changed_at=event_time(body),
+                actor=audit_actor(body),
             )
         ]
     )
@@ -344,4 +455,10 @@ def test_the_reference_reads_the_samples_as_parse_body_does() -> None:
     for name in SAMPLES:
         document = load_sample(name)
         assert reference(document) == parse_body(document)
-    assert events.SCHEMAS.keys() == {"notification", "eventbridge", "routing-strategy", "flow"}
+    assert events.SCHEMAS.keys() == {
+        "notification",
+        "eventbridge",
+        "routing-strategy",
+        "flow",
+        "audit",
+    }

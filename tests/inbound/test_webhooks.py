@@ -433,3 +433,82 @@ def test_an_array_of_100_events_for_one_strategy_names_one_job(
     assert (response.json["accepted"], len(response.json["jobs"])) == (100, 1)
     [job] = ledger.list_jobs()
     assert job.events == 100
+
+
+# --- the audit topic and flow operations ----------------------------------------------
+
+
+def test_audit_events_queue_delete_and_ignore_with_who_recorded(
+    client: FlaskClient, ledger: Ledger
+) -> None:
+    publish = load_sample("notification-audit-flow.json")
+    bridged = load_sample("eventbridge-audit-flow.json")
+    delete = copy.deepcopy(publish)
+    delete["eventBody"]["action"] = "Delete"
+    delete["metadata"]["CorrelationId"] = "delete-1"
+    checkout = copy.deepcopy(publish)
+    checkout["eventBody"]["action"] = "Checkout"
+    checkout["metadata"]["CorrelationId"] = "checkout-1"
+    queue = load_sample("notification-audit-queue.json")
+
+    response = post(client, [publish, bridged, delete, checkout, queue])
+    assert response.status_code == 202, response.json
+    body = response.json
+    assert body is not None
+    assert (body["accepted"], body["duplicates"], body["ignored"]) == (3, 0, 2)
+    (job_id,) = body["jobs"]
+    (job,) = ledger.list_jobs(strategy_id=FLOW_ID)
+    # The Delete after the Publish in the same body ends the job it was waiting in.
+    assert (job.id, job.events, job.state) == (job_id, 2, "deleted")
+    deletion = ledger.deletion(FLOW_ID, "flow")
+    assert deletion is not None
+    assert (deletion.deleted_at, deletion.deleted_by, deletion.reason) == (
+        "2026-11-28T07:44:26.907Z",
+        "Edsger Dijkstra",
+        "audit action Delete",
+    )
+
+    events = sorted(ledger.list_events(strategy_id=FLOW_ID), key=lambda e: e["outcome"])
+    assert [(e["outcome"], e["reason"], e["job_id"]) for e in events] == [
+        ("deleted", "audit action Delete", None),
+        ("ignored", "audit action Checkout is no change", None),
+        ("queued", None, job_id),
+        ("queued", None, job_id),
+    ]
+    assert {(e["user_id"], e["user_name"], e["client_id"]) for e in events} == {
+        (
+            "7d3b5a6c-2e69-4ca0-9c3e-4b5f6a7b8c93",
+            "Edsger Dijkstra",
+            "8e4c6b7d-3f7a-4db1-8d4f-5c6a7b8c9da4",
+        )
+    }
+    assert len(ledger.list_events(limit=None)) == 4  # the queue's event is not stored
+
+    again = post(client, [publish, bridged])
+    assert again.json == {"accepted": 0, "duplicates": 2, "ignored": 0, "jobs": []}
+
+
+def test_a_flow_validate_is_recorded_with_its_reason_and_starts_nothing(
+    client: FlaskClient, ledger: Ledger
+) -> None:
+    doc = load_sample("notification-flow.json")
+    doc["eventBody"]["currentOperation"]["actionName"] = "VALIDATE"
+    response = post(client, doc)
+    assert response.json == {"accepted": 0, "duplicates": 0, "ignored": 1, "jobs": []}
+    (event,) = ledger.list_events()
+    assert (event["outcome"], event["reason"]) == (
+        "ignored",
+        "flow operation VALIDATE starts no job",
+    )
+    assert (event["user_name"], event["client_name"]) == ("Ada Lovelace", "Architect CI")
+    assert ledger.list_jobs(limit=None) == []
+
+
+def test_a_bad_audit_body_is_refused_naming_the_field(client: FlaskClient, ledger: Ledger) -> None:
+    doc = load_sample("eventbridge-audit-flow.json")
+    doc["detail"]["eventBody"]["username"] = "Edsger"
+    response = post(client, doc)
+    assert response.status_code == 422
+    assert response.json is not None
+    assert response.json["fields"] == {"detail.eventBody.username": ["must be of dict type"]}
+    assert_nothing_stored(ledger)

@@ -12,6 +12,7 @@ import pytest
 
 from service.clock import iso, utcnow
 from service.ledger import IncomingEvent, JobState, Ledger
+from service.ledger.events import Actor
 
 
 @pytest.fixture
@@ -20,10 +21,10 @@ def ledger(tmp_path: Path):
         yield opened
 
 
-def flow_event(flow_id: str, correlation: str, **extra: str | None) -> IncomingEvent:
+def flow_event(flow_id: str, correlation: str, **extra: object) -> IncomingEvent:
     topic = f"v2.flows.{flow_id}"
     body = json.dumps({"topicName": topic, "eventBody": {"id": flow_id}}, separators=(",", ":"))
-    values: dict[str, str | None] = {
+    values: dict[str, object] = {
         "dedup_key": f"{topic}|{correlation}",
         "topic": topic,
         "body": body,
@@ -185,3 +186,70 @@ def test_bodies_older_than_the_cutoff_are_emptied_rows_and_audit_stay(ledger: Le
     # pruned events are still duplicates when they come again
     assert ledger.accept_events([flow_event(flow, "c0")]).duplicates == 1
     assert ledger.prune_event_bodies(iso(utcnow() - timedelta(days=30))) == 0
+
+
+def test_the_actor_of_an_event_is_recorded(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    actor = Actor("u-1", "Ada Lovelace", "c-9", "Architect CI")
+    ledger.accept_events([flow_event(flow, "c1", actor=actor), flow_event(flow, "c2")])
+    rows = {e["correlation_id"]: e for e in ledger.list_events(strategy_id=flow)}
+    assert [rows["c1"][k] for k in ("user_id", "user_name", "client_id", "client_name")] == [
+        "u-1",
+        "Ada Lovelace",
+        "c-9",
+        "Architect CI",
+    ]
+    assert [rows["c2"][k] for k in ("user_id", "user_name", "client_id", "client_name")] == [
+        None
+    ] * 4
+
+
+def test_a_deletion_marks_the_object_announces_it_once_and_starts_no_job(
+    ledger: Ledger,
+) -> None:
+    flow = str(uuid.uuid4())
+    queued = ledger.accept_events([flow_event(flow, "c1")])
+    deletion = flow_event(
+        flow,
+        "c2",
+        deletion="audit action Delete",
+        changed_at="2026-11-29T10:00:00.000Z",
+        actor=Actor("u-1", "Ada Lovelace"),
+    )
+    again = flow_event(flow, "c3", deletion="flow operation DELETE")
+    result = ledger.accept_events([deletion, again], notify=["gh"])
+    assert result.as_dict() == {"accepted": 2, "duplicates": 0, "ignored": 0, "jobs": []}
+
+    rows = {e["correlation_id"]: e for e in ledger.list_events(strategy_id=flow)}
+    assert [(rows[c]["outcome"], rows[c]["reason"], rows[c]["job_id"]) for c in ("c2", "c3")] == [
+        ("deleted", "audit action Delete", None),
+        ("deleted", "flow operation DELETE", None),
+    ]
+    marked = ledger.deletion(flow, "flow")
+    assert marked is not None
+    assert (marked.deleted_at, marked.deleted_by, marked.reason) == (
+        "2026-11-29T10:00:00.000Z",
+        "Ada Lovelace",
+        "audit action Delete",
+    )
+    (job,) = ledger.list_jobs(strategy_id=flow)
+    assert (job.id, job.state) == (queued.jobs[0], JobState.DELETED)
+    (delivery,) = ledger.list_deliveries(strategy_id=flow)
+    assert (delivery.event_type, delivery.target) == ("strategy.deleted", "gh")
+    actions = [e.action for e in ledger.audit_entries(subject=flow)]
+    assert actions.count("strategy.deleted") == 1
+    assert actions.count("event.accepted") == 3
+
+
+def test_a_deletion_with_an_ignore_reason_is_only_recorded(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    unfinished = flow_event(
+        flow,
+        "c1",
+        deletion="flow operation DELETE",
+        ignore_reason="flow operation DELETE is STARTED",
+    )
+    assert ledger.accept_events([unfinished]).ignored == 1
+    (row,) = ledger.list_events(strategy_id=flow)
+    assert (row["outcome"], row["reason"]) == ("ignored", "flow operation DELETE is STARTED")
+    assert ledger.deletion(flow, "flow") is None
