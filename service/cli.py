@@ -238,6 +238,7 @@ def _error(exc: BaseException, settings: Settings | None) -> None:
 
 def _archive(settings: Settings, args: argparse.Namespace) -> int:
     from .archive import open_archiver, summary_line
+    from .archive.gone import ObjectDeleted
     from .ids import require_uuid
     from .progress import TerminalProgress
 
@@ -245,10 +246,35 @@ def _archive(settings: Settings, args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
         with open_archiver(settings) as archiver:
-            run = archiver.run(strategy_id, args.source, full=args.full, progress=progress)
+            try:
+                run = archiver.run(strategy_id, args.source, full=args.full, progress=progress)
+            except ObjectDeleted as gone:
+                progress.clear()
+                return _deleted(settings, archiver.ledger, strategy_id, args.source, str(gone))
     finally:
         progress.clear()
     print(summary_line(run, settings))
+    return 0
+
+
+def _deleted(
+    settings: Settings, ledger: Ledger, strategy_id: str, source_type: str, reason: str
+) -> int:
+    """A deleted object is no failure (exit 0): the deletion is recorded (and announced
+    once, as a job would), its archives stay, and the operator is told so."""
+    ledger.mark_deleted(
+        strategy_id,
+        source_type,
+        reason=reason,
+        notify=[target.name for target in settings.vcs_targets],
+    )
+    deletion = ledger.deletion(strategy_id, source_type)
+    since = f" since {deletion.deleted_at}" if deletion else ""
+    by = f" by {deletion.deleted_by}" if deletion and deletion.deleted_by else ""
+    print(
+        f"{source_type} {strategy_id} is deleted in Genesys Cloud{since}{by}: nothing to "
+        f"archive; its archives stay ({reason})"
+    )
     return 0
 
 

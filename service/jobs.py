@@ -10,17 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .archive import Archiver, ArchiveRun
+from .archive.gone import ObjectDeleted
 from .errors import ConfigError, LedgerError, UpstreamError, UsageError, ValidationFailed
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one try of a job ended: a result to record, or an error and whether to retry."""
+    """How one try of a job ended: a result to record, an error and whether to retry, or
+    the object's deletion (``deleted``: how Genesys said so), which is no failure."""
 
     ok: bool
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     retryable: bool = False
+    deleted: str | None = None
 
     @classmethod
     def failed(cls, exc: BaseException) -> Outcome:
@@ -34,6 +37,8 @@ def run_archive_job(
     """Archive one strategy; every failure becomes an ``Outcome``, none escapes."""
     try:
         run = archiver.run(strategy_id, source_type, full=full)
+    except ObjectDeleted as gone:
+        return Outcome(ok=False, deleted=gone.gone.reason)
     except Exception as exc:
         return Outcome.failed(exc)
     return Outcome(ok=True, result=job_result(run))

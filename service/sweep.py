@@ -1,5 +1,6 @@
 """The sweep: a job for every known strategy, so that nothing a missed event changed stays
 unarchived; with discovery, for every flow and routing strategy of the org first.
+Objects marked deleted are passed over; listing entries that say they are deleted too.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .archive.gone import deleted_body
 from .errors import UpstreamError, UsageError
 from .genesys.client import GenesysClient
 from .genesys.sources import discover_flows, list_routing_strategies
@@ -52,11 +54,14 @@ def enqueue_all(ledger: Ledger, strategies: Iterable[tuple[str, str]]) -> SweepR
 
 
 def sweep_known(ledger: Ledger, discovered: Iterable[tuple[str, str]] = ()) -> SweepResult:
-    """Queue a job for every strategy discovered (first) and every one the ledger knows.
+    """Queue a job for every strategy discovered (first) and every one the ledger knows,
+    but those marked deleted: a discovery that lists one again makes it live first.
 
     A job is for an (id, source type) pair: an id known as two source types gets two.
     """
     plan = dict.fromkeys(discovered)  # ordered and without repeats
+    if plan:
+        ledger.mark_seen(plan, reason="discovery listed it")
     plan.update(dict.fromkeys(ledger.known_strategies()))
     return enqueue_all(ledger, plan)
 
@@ -67,9 +72,14 @@ def discover(client: GenesysClient) -> Discovered:
     Real Genesys Cloud has no routing strategy listing: its 404 means "none".
     """
     skipped: list[str] = []
-    flows = _valid(((f["id"], "flow") for f in discover_flows(client)), skipped)
+    live = (f for f in discover_flows(client) if not deleted_body(f))
+    flows = _valid(((f["id"], "flow") for f in live), skipped)
     try:
-        listed = [(s["id"], "routing-strategy") for s in list_routing_strategies(client)]
+        listed = [
+            (s["id"], "routing-strategy")
+            for s in list_routing_strategies(client)
+            if not deleted_body(s)
+        ]
     except UpstreamError as exc:
         if exc.status != 404:
             raise

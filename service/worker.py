@@ -319,6 +319,8 @@ class Worker:
             return
         observe_job(finished.state, took)
         detail = _describe(outcome) if outcome.ok else self.redact(outcome.error or "")
+        if outcome.deleted is not None:
+            detail = f"deleted in Genesys Cloud: {self.redact(outcome.deleted)}"
         log.log(
             _LEVELS.get(str(finished.state), logging.INFO),
             "job %s %s after %.1f s: %s",
@@ -332,6 +334,10 @@ class Worker:
     def _finish(self, slot: Slot, job: Job, outcome: Outcome) -> Job:
         if outcome.ok:
             return slot.ledger.complete(job.id, slot.owner, outcome.result)
+        if outcome.deleted is not None:  # no failure: the job ends, the deletion is announced
+            return slot.ledger.finish_deleted(
+                job.id, slot.owner, reason=self.redact(outcome.deleted), notify=self.notify
+            )
         return slot.ledger.fail(
             job.id,
             slot.owner,

@@ -44,6 +44,10 @@ def strategies(
             "archives": r["archives"],
             "jobs": r["jobs"],
             "deadJobs": r["dead_jobs"],
+            # Deleted in Genesys (contract section 11): passed over by the sweep.
+            "state": "deleted" if r["deleted_at"] else "live",
+            "deletedAt": r["deleted_at"],
+            "deletedBy": r["deleted_by"],
             "firstSeenAt": r["first_seen_at"],
             "lastArchivedAt": r["last_archived_at"],
         }

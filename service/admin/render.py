@@ -14,10 +14,12 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("LAST ARCHIVED", "lastArchivedAt"),
         ("STRATEGY", "strategyId"),
         ("SOURCE", "sourceType"),
+        ("STATE", "state"),
         ("ARCHIVES", "archives"),
         ("JOBS", "jobs"),
         ("DEAD", "deadJobs"),
         ("FIRST SEEN", "firstSeenAt"),
+        ("DELETED AT", "deletedAt"),
         ("NAME", "name"),
     ),
     "archives": (

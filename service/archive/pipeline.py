@@ -18,11 +18,12 @@ from ..clock import utcnow
 from ..config import Settings
 from ..errors import UpstreamError, ValidationFailed
 from ..genesys.client import GenesysClient
-from ..genesys.sources import ProgressFn, source_for
+from ..genesys.sources import ProgressFn, Source, source_for
 from ..ids import idempotency_key, require_uuid
 from ..ledger import ArchiveRecord, Ledger, Submission
 from ..ops.logs import redact
 from . import store
+from .gone import ObjectDeleted, ask_object, watching
 from .payload import Retention, build_payload, encode, select_versions, validate_payload
 from .submit import ArchivalClient
 
@@ -72,7 +73,11 @@ class Archiver:
         full: bool = False,
         progress: ProgressFn | None = None,
     ) -> ArchiveRun:
-        """Archive the versions of one strategy that the ledger has not archived yet."""
+        """Archive the versions of one strategy that the ledger has not archived yet.
+
+        ``ObjectDeleted`` when Genesys says the object is deleted (``gone.py``); the caller
+        records that. Its archives stay, and those still pending are submitted first.
+        """
         strategy_id = require_uuid(strategy_id)
         source = source_for(source_type)
         run = ArchiveRun(strategy_id, source_type)
@@ -81,9 +86,13 @@ class Archiver:
         for pending in self.ledger.pending_submissions(strategy_id):
             run.finished.append(self._submit(pending, progress))
             sent.add(pending.id)
+        self._check_deleted(source, strategy_id)
 
         known = set() if full else self.ledger.archived_version_ids(strategy_id)
-        listed = source.list_versions(self.genesys, strategy_id, known=known, progress=progress)
+        with watching(self.ledger, source, self.genesys, strategy_id):
+            listed = source.list_versions(self.genesys, strategy_id, known=known, progress=progress)
+        if not self.ledger.knows(strategy_id, source_type):
+            self.ledger.mark_seen([(strategy_id, source_type)], reason="its versions were listed")
         now = self.clock()
         selected = select_versions(listed, self.retention, now)
         if not selected:
@@ -99,11 +108,12 @@ class Archiver:
         location = store.document_location(source_type, strategy_id, key)
         if not (self.settings.archive_dir / location).exists():
             complete = []
-            for done, version in enumerate(selected, start=1):
-                complete.append(source.complete(self.genesys, strategy_id, version))
-                if progress:
-                    progress("fetching versions", done, len(selected))
-            strategy = source.describe(self.genesys, strategy_id, complete)
+            with watching(self.ledger, source, self.genesys, strategy_id):
+                for done, version in enumerate(selected, start=1):
+                    complete.append(source.complete(self.genesys, strategy_id, version))
+                    if progress:
+                        progress("fetching versions", done, len(selected))
+                strategy = source.describe(self.genesys, strategy_id, complete)
             total = max(v.number for v in listed)
             payload = build_payload(
                 strategy, complete, retention=self.retention, total_versions=total, now=now
@@ -115,6 +125,18 @@ class Archiver:
         if self.archival:
             run.archive = self._submit(run.archive, progress)
         return run
+
+    def _check_deleted(self, source: Source, strategy_id: str) -> None:
+        """An object marked deleted is read again only once its own GET answers for it: a
+        stale event must not archive (or revive) a deleted object, a new one revives it."""
+        if self.ledger.deletion(strategy_id, source.source_type) is None:
+            return
+        gone = ask_object(source, self.genesys, strategy_id)
+        if gone is not None:
+            raise ObjectDeleted(gone)
+        self.ledger.mark_live(
+            strategy_id, source.source_type, reason="Genesys Cloud answers for it again"
+        )
 
     def _record(self, location: str) -> ArchiveRecord:
         """Record the stored document at ``location`` in the ledger (once)."""

@@ -64,6 +64,8 @@ class Source(Protocol):
         self, client: GenesysClient, strategy_id: str, versions: Sequence[Version]
     ) -> Strategy: ...
 
+    def read(self, client: GenesysClient, strategy_id: str) -> dict[str, Any]: ...
+
 
 class RoutingStrategySource:
     """Routing strategies as the contract describes them: cursor-paged, newest first."""
@@ -109,6 +111,11 @@ class RoutingStrategySource:
         strategy_id = require_uuid(strategy_id)
         body = client.get(f"/api/v2/routing/strategies/{strategy_id}", schema="routing strategy")
         return Strategy(id=strategy_id, name=body["name"], source_type=self.source_type)
+
+    def read(self, client: GenesysClient, strategy_id: str) -> dict[str, Any]:
+        """The strategy itself (its own ``GET``), which says whether it still exists."""
+        strategy_id = require_uuid(strategy_id)
+        return client.get(f"/api/v2/routing/strategies/{strategy_id}", schema="routing strategy")
 
 
 class FlowSource:
@@ -162,6 +169,11 @@ class FlowSource:
                     return Strategy(id=strategy_id, name=name, source_type=self.source_type)
         body = client.get(f"/api/v2/flows/{strategy_id}", schema="flow")
         return Strategy(id=strategy_id, name=body["name"], source_type=self.source_type)
+
+    def read(self, client: GenesysClient, strategy_id: str) -> dict[str, Any]:
+        """The flow itself (``GET /api/v2/flows/{id}``): 410 once it is deleted."""
+        strategy_id = require_uuid(strategy_id)
+        return client.get(f"/api/v2/flows/{strategy_id}", schema="flow")
 
 
 SOURCES: dict[str, Source] = {

@@ -25,7 +25,8 @@ class QueryVerbs:
         since: str | None = None,
         limit: int | None = 100,
     ) -> list[dict[str, Any]]:
-        """Known strategies with their archive and job counts, most recently active first.
+        """Known strategies with their archive and job counts, most recently active first,
+        and (``deleted_at``, ``deleted_by``) when marked deleted.
 
         ``since`` keeps those first seen or last archived at or after that time.
         """
@@ -41,8 +42,10 @@ class QueryVerbs:
             " (SELECT count(*) FROM archives a WHERE a.strategy_id = s.id) AS archives,"
             " (SELECT count(*) FROM jobs j WHERE j.strategy_id = s.id) AS jobs,"
             " (SELECT count(*) FROM jobs j WHERE j.strategy_id = s.id AND j.state = 'dead')"
-            " AS dead_jobs"
-            f" FROM strategies s WHERE {' AND '.join(where)}"
+            " AS dead_jobs, d.deleted_at, d.deleted_by"
+            " FROM strategies s LEFT JOIN strategy_sources d"
+            " ON d.strategy_id = s.id AND d.source_type = s.source_type"
+            f" WHERE {' AND '.join(where)}"
             " ORDER BY max(s.first_seen_at, COALESCE(s.last_archived_at, '')) DESC, s.rowid DESC"
         )
         if limit:

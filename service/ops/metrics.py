@@ -43,7 +43,7 @@ WEBHOOK_RESULTS = (
     "invalid",
     "error",
 )
-JOB_OUTCOMES = ("done", "retry", "superseded", "dead", "lease_lost")
+JOB_OUTCOMES = ("done", "retry", "superseded", "dead", "deleted", "lease_lost")
 GENESYS_OUTCOMES = (
     "ok",
     "rate_limited",
@@ -120,7 +120,13 @@ _WEBHOOK_STATUS = {
 }
 
 # A job's state after a try, as the outcome of that try.
-_JOB_STATES = {"done": "done", "waiting": "retry", "superseded": "superseded", "dead": "dead"}
+_JOB_STATES = {
+    "done": "done",
+    "waiting": "retry",
+    "superseded": "superseded",
+    "dead": "dead",
+    "deleted": "deleted",
+}
 
 
 # Recording ---------------------------------------------------------------------------

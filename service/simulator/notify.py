@@ -146,6 +146,21 @@ def flow_events(item: Item, version: Version, progress: bool = False) -> list[di
     return events
 
 
+def flow_delete_event(item: Item, user: Person) -> dict[str, Any]:
+    """The ``v2.flows.{id}`` notification of a successful ``DELETE`` of ``item`` by ``user``."""
+    body = _flow_body(item, item.versions)
+    body["deleted"] = True
+    body["currentOperation"] = {
+        "id": str(uuid.uuid4()),
+        "complete": True,
+        "user": _operation_user(user),
+        "client": {"id": CLIENT.id, "name": CLIENT.name},
+        "actionName": "DELETE",
+        "actionStatus": "SUCCESS",
+    }
+    return envelope(f"v2.flows.{item.id}", body)
+
+
 def strategy_event(item: Item, version: Version) -> dict[str, Any]:
     """The ``v2.routing.strategies.{id}`` notification for a new ``version`` of ``item``."""
     body = {"id": item.id, "name": item.name, "version": version.number}

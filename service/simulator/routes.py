@@ -159,11 +159,27 @@ def _listing(path: str, entities: list[Any], extra: dict[str, str]) -> dict[str,
     return body
 
 
-def _flow(item_id: str) -> Item:
+def _flow(item_id: str, *, gone: int = 404) -> Item:
+    """The flow; a deleted one only with ``deleted=true``, else ``gone`` (410 for the flow
+    itself, as the reference has it; 404 for what lies under it)."""
     item = current_state().item(FLOW, item_id)
     if item is None:
         raise not_found("flow")
+    if current_state().flow_deletion(item.id) is not None and not _include_deleted():
+        if gone == 410:
+            raise ApiError(410, "architect.flow.deleted", "The flow has been deleted.")
+        raise not_found("flow")
     return item
+
+
+def _include_deleted() -> bool:
+    """The ``deleted`` query parameter: true adds (or lets one read) deleted flows."""
+    return request.args.get("deleted", "").lower() == "true"
+
+
+def _flow_json(item: Item) -> dict[str, Any]:
+    """``flow_doc`` with ``deleted`` saying whether the flow is."""
+    return flow_doc(item) | {"deleted": current_state().flow_deletion(item.id) is not None}
 
 
 def _flow_version(item: Item, version_id: str) -> Version:
@@ -182,20 +198,35 @@ def list_flows() -> Response:
         raise _bad_param("type", unknown[0], ", ".join(sorted(FLOW_TYPE_FILTERS)))
     sort_by = _choice("sortBy", "id", ("id", "name"))
     order = _choice("sortOrder", "asc", ("asc", "desc", "ascending", "descending"))
-    items = [i for i in current_state().items(FLOW) if not wanted or i.type.lower() in wanted]
+    state, deleted = current_state(), _include_deleted()
+    items = [
+        i
+        for i in state.items(FLOW)
+        if (not wanted or i.type.lower() in wanted)
+        and (deleted or state.flow_deletion(i.id) is None)
+    ]
     items.sort(key=lambda i: i.id if sort_by == "id" else i.name.lower())
     if order.startswith("desc"):
         items.reverse()
-    extra = {k: request.args[k] for k in ("sortBy", "sortOrder") if k in request.args}
+    extra = {k: request.args[k] for k in ("sortBy", "sortOrder", "deleted") if k in request.args}
     if wanted:
         extra["type"] = ",".join(sorted(wanted))
-    return json_response(_listing("/api/v2/flows", [flow_doc(i) for i in items], extra))
+    return json_response(_listing("/api/v2/flows", [_flow_json(i) for i in items], extra))
 
 
 @api.get("/flows/<item_id>")
 def get_flow(item_id: str) -> Response:
-    """One Flow with partial refs to its checked-in, saved and published versions."""
-    return json_response(flow_doc(_flow(item_id)))
+    """One Flow with partial refs to its checked-in, saved and published versions; 410
+    ``architect.flow.deleted`` once deleted, unless read with ``deleted=true``."""
+    return json_response(_flow_json(_flow(item_id, gone=410)))
+
+
+@api.delete("/flows/<item_id>")
+def delete_flow(item_id: str) -> Response:
+    """Delete a flow: 204; 404 for an unknown id, 410 for a flow deleted already."""
+    _flow(item_id, gone=410)
+    current_state().delete_flow(item_id)
+    return Response(status=204)
 
 
 @api.get("/flows/<item_id>/versions")

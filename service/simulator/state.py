@@ -20,7 +20,9 @@ from .data import (
     HOUR_MS,
     MINUTE_MS,
     SOURCE_TYPES,
+    USERS,
     Item,
+    Person,
     build_item,
     make_version,
     now_ms,
@@ -32,6 +34,7 @@ from .notify import (
     Notifier,
     RetryPolicy,
     check_form,
+    flow_delete_event,
     flow_events,
     outgoing,
     strategy_event,
@@ -87,6 +90,14 @@ class RateStatus:
     reset: int
 
 
+@dataclass(frozen=True)
+class FlowDeletion:
+    """When (epoch ms) and by whom a flow was deleted (``DELETE /api/v2/flows/{id}``)."""
+
+    at_ms: int
+    by: Person
+
+
 class SimulatorState:
     """Everything the simulated org holds, plus knobs that make it misbehave on purpose."""
 
@@ -98,6 +109,7 @@ class SimulatorState:
         self.rate_limit_per_minute: int | None = None
         self._lock = threading.RLock()
         self._items: dict[str, Item] = {item.id: item for item in seed(now_ms())}
+        self._deleted: dict[str, FlowDeletion] = {}  # flows deleted, kept for deleted=true
         self._tokens: dict[str, float] = {}
         self._faults: list[Fault] = []
         self._corruptions: list[Corruption] = []
@@ -156,6 +168,42 @@ class SimulatorState:
         if url is not None:
             self._notifier.submit(outgoing(notifications, url, form, token))
         return [version.id for version in made]
+
+    def delete_flow(self, flow_id: str, by: Person | None = None) -> FlowDeletion:
+        """Delete a flow as ``DELETE /api/v2/flows/{id}`` does: from then on its GET answers
+        410, its versions 404, and listings leave it out unless asked for ``deleted=true``.
+
+        KeyError when no flow has that id, ValueError when it is deleted already. With
+        ``notify_url`` set, ``deletion_notifications`` are then sent in the background.
+        """
+        with self._lock:
+            item = self._items.get(flow_id)
+            if item is None or item.source_type != FLOW:
+                raise KeyError(flow_id)
+            if flow_id in self._deleted:
+                raise ValueError(f"flow {flow_id} is deleted already")
+            deletion = FlowDeletion(now_ms(), by or USERS[0])
+            self._deleted[flow_id] = deletion
+            url, form, token = self.notify_url, self._notify_form, self.notify_token
+            notifications = self.deletion_notifications(item, deletion) if url else []
+        if url is not None:
+            self._notifier.submit(outgoing(notifications, url, form, token))
+        return deletion
+
+    def deletion_notifications(self, item: Item, deletion: FlowDeletion) -> list[dict[str, Any]]:
+        """What Genesys sends when ``item`` is deleted: the hook for every notification form."""
+        return [flow_delete_event(item, deletion.by)]
+
+    def restore_flow(self, flow_id: str) -> None:
+        """Bring a deleted flow back (as an org restoring one would): live and listed again."""
+        with self._lock:
+            if self._deleted.pop(flow_id, None) is None:
+                raise KeyError(flow_id)
+
+    def flow_deletion(self, flow_id: str) -> FlowDeletion | None:
+        """The flow's deletion, or None while it is live (or unknown)."""
+        with self._lock:
+            return self._deleted.get(flow_id)
 
     def strategy_ids(self, source_type: str) -> list[str]:
         """Ids of every item of ``source_type``, seeded ones first, in creation order."""

@@ -385,7 +385,14 @@ def test_worker_jobs_and_deliveries_are_counted(
         outcome: delta(before, after, "archiver_archive_jobs_total", outcome=outcome)
         for outcome in JOB_OUTCOMES
     }
-    assert jobs == {"done": 1, "retry": 0, "superseded": 0, "dead": 1, "lease_lost": 0}
+    assert jobs == {
+        "done": 1,
+        "retry": 0,
+        "superseded": 0,
+        "dead": 1,
+        "deleted": 0,
+        "lease_lost": 0,
+    }
     assert delta(before, after, "archiver_archive_job_duration_seconds_count") == 2
     assert delta(before, after, "archiver_archive_job_duration_seconds_sum") > 0
     assert delta(before, after, "archiver_genesys_requests_total", outcome="ok") >= 2
