@@ -99,7 +99,10 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         _show(admin.archives())
         _say("4. An admin asks for a strategy Genesys does not know: the job dies at once")
         admin.post("/archives", {"strategyId": MISSING_STRATEGY, "sourceType": "flow"})
-        _wait(lambda: len(receiver.received) >= 4 and len(github.dispatches) >= 4, "the events")
+        _say("5. The flow is deleted in Genesys: its DELETE notification marks it deleted")
+        _say("   (one strategy.deleted event; its archives stay, the sweep passes it over)")
+        sim.state.delete_flow(DEMO_FLOW_ID)
+        _wait(lambda: len(receiver.received) >= 5 and len(github.dispatches) >= 5, "the events")
         _say("   completion events at the webhook receiver:")
         for got in receiver.received:
             event = got.json()
