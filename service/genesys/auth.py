@@ -1,8 +1,10 @@
 """OAuth client-credentials tokens for Genesys Cloud, cached until shortly before expiry.
 
 Client credentials have no refresh token: a new token is requested when the cached
-one is about to run out or when the API answers 401. The client secret is sent only
-as HTTP Basic auth and never appears in a message, a ``repr`` or an exception.
+one is about to run out or when the API answers 401. Every client of one client id in a
+process shares one cached token (``TOKEN_CACHES``): the rate limit counts per token.
+The client secret is sent only as HTTP Basic auth and never appears in a message, a
+``repr`` or an exception.
 """
 
 from __future__ import annotations
@@ -12,18 +14,34 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
+from requests import Response
 
 from ..errors import UpstreamError
+from .pacing import Shared
 from .schemas import conforms, validate
 
 # (method, url, keyword arguments for requests) -> the final response, transient
 # failures already retried by the caller's policy.
-Send = Callable[..., requests.Response]
+Send = Callable[..., Response]
 
 # Renew this long before the token's lifetime runs out: a request sent with a token
 # that expires in flight would fail with 401.
 MARGIN_SECONDS = 60.0
+
+
+class TokenCache:
+    """One client's token and when to renew it: shared by every ``TokenProvider`` of that
+    client in the process (``GenesysClient`` takes it from ``TOKEN_CACHES``), so that all
+    threads use one token, as Genesys' per-token rate limit expects."""
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+        self.renew_at = 0.0
+        self.lock = threading.Lock()
+        self.requests = 0
+
+
+TOKEN_CACHES: Shared[tuple[str, str, str], TokenCache] = Shared(TokenCache)
 
 
 class TokenProvider:
@@ -38,6 +56,7 @@ class TokenProvider:
         send: Send,
         clock: Callable[[], float] = time.monotonic,
         margin: float = MARGIN_SECONDS,
+        cache: TokenCache | None = None,
     ) -> None:
         self.token_url = login_url.rstrip("/") + "/oauth/token"
         self.client_id = client_id
@@ -45,30 +64,38 @@ class TokenProvider:
         self._send = send
         self._clock = clock
         self._margin = margin
-        self._token: str | None = None
-        self._renew_at = 0.0
-        self._lock = threading.Lock()
-        self.requests = 0
+        self._cache = cache or TokenCache()
 
     def __repr__(self) -> str:
         return f"TokenProvider(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
+    @property
+    def requests(self) -> int:
+        """Token requests made (each attempt counts), by every provider sharing the cache."""
+        return self._cache.requests
+
     def token(self) -> str:
         """The cached access token, or a new one when there is none or it is about to expire."""
-        with self._lock:
-            if self._token is None or self._clock() >= self._renew_at:
-                self._token, lifetime = self._fetch()
+        cache = self._cache
+        with cache.lock:
+            if cache.token is None or self._clock() >= cache.renew_at:
+                cache.token, lifetime = self._fetch()
                 # Very short lifetimes (test servers) keep half of it rather than none.
-                self._renew_at = self._clock() + lifetime - min(self._margin, lifetime / 2)
-            return self._token
+                cache.renew_at = self._clock() + lifetime - min(self._margin, lifetime / 2)
+            return cache.token
 
-    def invalidate(self) -> None:
-        """Forget the cached token (the API refused it); the next ``token()`` fetches anew."""
-        with self._lock:
-            self._token = None
+    def invalidate(self, refused: str | None = None) -> None:
+        """Forget the cached token (the API refused it); the next ``token()`` fetches anew.
+
+        With ``refused``, only when that is still the cached token: when several threads
+        see one token refused, one new token serves them all.
+        """
+        with self._cache.lock:
+            if refused is None or self._cache.token == refused:
+                self._cache.token = None
 
     def _fetch(self) -> tuple[str, float]:
-        self.requests += 1
+        self._cache.requests += 1
         try:
             response = self._send(
                 "POST",
@@ -94,13 +121,13 @@ class TokenProvider:
         validate("token", body)
         return body["access_token"], float(body["expires_in"])
 
-    def _json(self, response: requests.Response) -> Any:
+    def _json(self, response: Response) -> Any:
         try:
             return response.json()
         except ValueError:
             return None
 
-    def _refusal(self, response: requests.Response, body: Any) -> UpstreamError:
+    def _refusal(self, response: Response, body: Any) -> UpstreamError:
         status = response.status_code
         code = None
         detail = (response.text or "").strip()[:200] or "(empty body)"

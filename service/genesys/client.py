@@ -3,6 +3,8 @@
 Every request goes through one ``requests.Session`` with an explicit timeout. Transient
 failures (429, 408, 502, 503, 504, network) are retried as ``RetryPolicy`` says; any
 other answer that is not a JSON object becomes an ``UpstreamError`` in ``from_response``.
+API requests are paced within the rate limit by the process's ``Pacer`` for the client,
+and use the process's one token for it (``pacing.py``, ``auth.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import requests
 
 from .. import __version__
 from ..errors import UpstreamError
-from ..http import DAY, parse_retry_after, public_url
+from ..http import public_url
 from ..ops.metrics import count_genesys
-from .auth import TokenProvider
+from .auth import TOKEN_CACHES, TokenProvider
+from .pacing import PACERS, Pacer, client_key, rate_limit_wait
 from .schemas import conforms, validate
 
 if TYPE_CHECKING:
@@ -106,7 +109,10 @@ class GenesysClient:
         retry: RetryPolicy = RetryPolicy(),
         timeout: tuple[float, float] = (5.0, 30.0),
         sleep: Callable[[float], None] = time.sleep,
+        pacing: bool = True,
     ) -> None:
+        """``pacing=False`` sends API requests without regard to the rate limit (tests that
+        prove pacing matters, and tests that fake ``sleep``)."""
         self.api_url = api_url.rstrip("/")
         self.retry = retry
         self.timeout = timeout
@@ -115,12 +121,18 @@ class GenesysClient:
         self._session.headers.update(
             {"Accept": "application/json", "User-Agent": f"genesys-strategy-archiver/{__version__}"}
         )
+        # One token and one pacer per client id and process, whichever thread made us.
+        self._token_key = client_key(login_url, client_id, client_secret)
+        self._pacer_key = client_key(self.api_url, client_id, client_secret)
         self._tokens = TokenProvider(
             login_url=login_url,
             client_id=client_id,
             client_secret=client_secret,
             send=self._send,
+            cache=TOKEN_CACHES.take(self._token_key),
         )
+        self.pacer: Pacer | None = PACERS.take(self._pacer_key) if pacing else None
+        self._shared = True
         self.calls = 0
 
     @classmethod
@@ -153,8 +165,13 @@ class GenesysClient:
         return self._tokens.requests
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections and let go of the shared token and pacer."""
         self._session.close()
+        if self._shared:
+            self._shared = False
+            TOKEN_CACHES.give_back(self._token_key)
+            if self.pacer is not None:
+                PACERS.give_back(self._pacer_key)
 
     def get(
         self, path: str, params: Mapping[str, Any] | None = None, *, schema: str | None = None
@@ -168,7 +185,8 @@ class GenesysClient:
         what = f"GET {urlsplit(url).path}"
         response = self._send("GET", url, what=what, api=True, params=params)
         if response.status_code == 401:
-            self._tokens.invalidate()
+            sent = response.request.headers.get("Authorization", "").partition(" ")[2]
+            self._tokens.invalidate(sent or None)
             response = self._send("GET", url, what=what, api=True, params=params)
             if response.status_code == 401:
                 what += " with a newly issued token"
@@ -210,15 +228,22 @@ class GenesysClient:
         what = what or f"{method} {urlsplit(url).path}"
         policy = self.retry
         for attempt in range(1, policy.max_attempts + 1):
+            ticket = None
             if api:
                 kwargs["headers"] = {"Authorization": f"Bearer {self._tokens.token()}"}
+                ticket = self.pacer.acquire() if self.pacer else None
                 self.calls += 1
+            answer: requests.Response | None = None
             try:
-                # Never follow a redirect: it would carry the bearer token (or the client
-                # secret) to wherever the Location points.
-                response = self._session.request(
-                    method, url, timeout=self.timeout, allow_redirects=False, **kwargs
-                )
+                try:
+                    # Never follow a redirect: it would carry the bearer token (or the client
+                    # secret) to wherever the Location points.
+                    response = answer = self._session.request(
+                        method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+                    )
+                finally:
+                    if ticket is not None and self.pacer is not None:
+                        self.pacer.release(ticket, answer.headers if answer is not None else None)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 count_genesys(None)
                 failure, status, code = _describe_exception(exc), None, None
@@ -237,18 +262,20 @@ class GenesysClient:
                 failure = f"{label}: {message}{context}"
                 delay = policy.backoff(attempt - 1)
                 if status == 429:
-                    wait = parse_retry_after(
-                        response.headers.get("Retry-After"), now=time.time(), cap=DAY
-                    )
-                    if wait is not None and wait > policy.max_retry_after:
+                    # Not the short backoff: the window is spent until it resets.
+                    wait, basis = rate_limit_wait(response.headers, now=time.time())
+                    if self.pacer is not None and api:
+                        self.pacer.hold(min(wait, policy.max_retry_after))
+                    if wait > policy.max_retry_after:
                         raise UpstreamError(
-                            f"Genesys Cloud asks to wait {wait:g} s before retrying {what}, "
-                            f"more than the {policy.max_retry_after:g} s allowed ({failure})",
+                            f"Genesys Cloud asks to wait {wait:g} s ({basis}) before retrying "
+                            f"{what}, more than the {policy.max_retry_after:g} s allowed "
+                            f"({failure})",
                             status=429,
                             code=code,
                             retryable=True,
                         )
-                    delay = delay if wait is None else wait
+                    delay = wait
             if attempt == policy.max_attempts:
                 raise UpstreamError(
                     f"Genesys Cloud kept failing {what}: gave up after {attempt} tries, "

@@ -97,9 +97,8 @@ def _before() -> Response | None:
     g.rate = state.admit(time.monotonic())
     if not g.rate.allowed:
         seconds = str(g.rate.reset)
-        return json_response(
-            status_error(429, context_id(), seconds), 429, {"Retry-After": seconds}
-        )
+        headers = {"Retry-After": seconds} if g.rate.retry_after else {}
+        return json_response(status_error(429, context_id(), seconds), 429, headers)
     return None
 
 

@@ -108,7 +108,9 @@ NOTIFY_KEYS = ("notifyUrl", "notifyForm", "notifyToken", "notifyProgress")
 
 @control.post("/config")
 def configure() -> Response:
-    """``{"latency", "tokenLifetime", "rateLimitPerMinute", "notify..."}``: change what is given.
+    """``{"latency", "tokenLifetime", "rateLimitPerMinute", "rateLimit...", "notify..."}``:
+    change what is given (``rateLimitAllowed`` per ``rateLimitWindowSeconds``, 429s with
+    ``Retry-After`` or not: ``rateLimitRetryAfter``).
 
     Answers with the settings; the ``notify`` ones once notifications are on or being set,
     the token shown only as whether one is set.
@@ -121,11 +123,13 @@ def configure() -> Response:
         state.token_lifetime = _number(body, "tokenLifetime", 86_400)
     if "rateLimitPerMinute" in body:
         state.rate_limit_per_minute = _number(body, "rateLimitPerMinute", None)
+    state.rate_limit.configure_from(body)
     _configure_notifications(body)
     shown: dict[str, Any] = {
         "latency": state.latency,
         "tokenLifetime": state.token_lifetime,
         "rateLimitPerMinute": state.rate_limit_per_minute,
+        **state.rate_limit.shown(body),
     }
     if state.notify_url is not None or any(key in body for key in NOTIFY_KEYS):
         shown["notifyUrl"] = state.notify_url

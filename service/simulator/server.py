@@ -46,16 +46,23 @@ def run_simulator(
     notify_url: str | None = None,
     notify_form: str = "direct",
     notify_token: str | None = None,
+    rate_limit: tuple[int, float] | None = None,
+    retry_after: bool = True,
 ) -> None:
     """Serve on 127.0.0.1 until SIGINT or SIGTERM, announcing the URL and seeded ids on stdout.
 
     With ``notify_url``, every version made through ``/_sim`` is notified there in
     ``notify_form`` (``"direct"`` or ``"eventbridge"``), carrying ``notify_token``.
+    ``rate_limit`` (allowed, window seconds) enforces a rate limit; ``retry_after`` says
+    whether its 429s carry ``Retry-After``.
     """
     sim = SimulatorServer(port, client_id, client_secret, log_requests=True)
     sim.state.notify_url = notify_url
     sim.state.notify_form = notify_form
     sim.state.notify_token = notify_token
+    if rate_limit is not None:
+        sim.state.rate_limit.configure(allowed=rate_limit[0], window=rate_limit[1])
+    sim.state.rate_limit.configure(retry_after=retry_after)
     stopping = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -70,6 +77,8 @@ def run_simulator(
         lines = [f"Genesys Cloud simulator listening on {sim.url}"]
         if notify_url is not None:
             lines.append(f"notifying new versions to {notify_url} ({notify_form})")
+        if rate_limit is not None:
+            lines.append(f"rate limit: {rate_limit[0]} requests per {rate_limit[1]:g} s")
         for source_type in ("flow", "routing-strategy"):
             for item_id in sim.state.strategy_ids(source_type):
                 item = sim.state.item(source_type, item_id)

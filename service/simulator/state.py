@@ -11,7 +11,6 @@ import secrets
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -39,9 +38,7 @@ from .notify import (
     outgoing,
     strategy_event,
 )
-
-WINDOW_SECONDS = 60.0
-DEFAULT_ALLOWED = 300  # Genesys' documented default per token and minute
+from .ratelimit import WINDOW_SECONDS, RateLimit, RateStatus
 
 
 @dataclass(frozen=True)
@@ -81,16 +78,6 @@ class Corruption:
 
 
 @dataclass(frozen=True)
-class RateStatus:
-    """Where a request stands against the per-minute limit, for the ``inin-ratelimit-*`` headers."""
-
-    allowed: bool
-    limit: int
-    count: int
-    reset: int
-
-
-@dataclass(frozen=True)
 class FlowDeletion:
     """When (epoch ms) and by whom a flow was deleted (``DELETE /api/v2/flows/{id}``)."""
 
@@ -106,7 +93,7 @@ class SimulatorState:
         self.client_secret = client_secret
         self.latency: float = 0.0
         self.token_lifetime: int = 86_400
-        self.rate_limit_per_minute: int | None = None
+        self.rate_limit = RateLimit()
         self._lock = threading.RLock()
         self._items: dict[str, Item] = {item.id: item for item in seed(now_ms())}
         self._deleted: dict[str, FlowDeletion] = {}  # flows deleted, kept for deleted=true
@@ -114,7 +101,6 @@ class SimulatorState:
         self._faults: list[Fault] = []
         self._corruptions: list[Corruption] = []
         self._requests: list[RequestRecord] = []
-        self._window: deque[float] = deque()
         # Notifications of new versions: off until a URL is set.
         self.notify_url: str | None = None
         self._notify_form = DIRECT
@@ -339,28 +325,22 @@ class SimulatorState:
 
     # Rate limit -------------------------------------------------------------------------
 
+    @property
+    def rate_limit_per_minute(self) -> int | None:
+        """The enforced allowance per minute (None: none); see ``rate_limit`` for the window."""
+        return self.rate_limit.per_minute
+
+    @rate_limit_per_minute.setter
+    def rate_limit_per_minute(self, allowed: int | None) -> None:
+        self.rate_limit.configure(allowed=allowed, window=WINDOW_SECONDS)
+
     def admit(self, now: float) -> RateStatus:
-        """Count one API request against the rolling minute, unless it is over the limit."""
-        with self._lock:
-            status = self._rate_status(now)
-            if not status.allowed:
-                return status
-            self._window.append(now)
-            return replace(status, count=status.count + 1)
+        """Count one API request in the rate-limit window, unless it is over the limit."""
+        return self.rate_limit.admit(now)
 
     def rate_status(self, now: float) -> RateStatus:
         """The current standing, without counting a request."""
-        with self._lock:
-            return self._rate_status(now)
-
-    def _rate_status(self, now: float) -> RateStatus:
-        while self._window and self._window[0] <= now - WINDOW_SECONDS:
-            self._window.popleft()
-        limit = self.rate_limit_per_minute
-        count = len(self._window)
-        reset = WINDOW_SECONDS - (now - self._window[0]) if self._window else WINDOW_SECONDS
-        allowed = limit is None or count < limit
-        return RateStatus(allowed, limit or DEFAULT_ALLOWED, count, max(1, math.ceil(reset)))
+        return self.rate_limit.status(now)
 
     # Request log ------------------------------------------------------------------------
 
