@@ -36,6 +36,9 @@ def strategies(
 ) -> list[Row]:
     """Known strategies with their counts; ``since``: first seen or last archived since."""
     _check_status("strategies", status)
+    found = ledger.list_strategies(strategy_id=strategy_id, since=since, limit=limit)
+    # Version entries the last run left out (contract section 3), each with its reason.
+    skipped = ledger.skipped_versions([r["id"] for r in found])
     return [
         {
             "strategyId": r["id"],
@@ -50,8 +53,9 @@ def strategies(
             "deletedBy": r["deleted_by"],
             "firstSeenAt": r["first_seen_at"],
             "lastArchivedAt": r["last_archived_at"],
+            "skipped": skipped.get(r["id"], []),
         }
-        for r in ledger.list_strategies(strategy_id=strategy_id, since=since, limit=limit)
+        for r in found
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import Row
@@ -21,6 +21,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("FIRST SEEN", "firstSeenAt"),
         ("DELETED AT", "deletedAt"),
         ("NAME", "name"),
+        ("SKIPPED", "skipped"),
     ),
     "archives": (
         ("CREATED", "createdAt"),
@@ -74,13 +75,25 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 MAX_CELL = 80  # longer free text is cut in tables; --json has it whole
 
 
+def _skipped_cell(value: Any) -> str:
+    """Left-out version entries as a count and each id with its reason: ``1: 3.0 (why)``."""
+    if not value:
+        return "0"
+    listed = "; ".join(f"{entry['versionId']} ({entry['reason']})" for entry in value)
+    return _cell(f"{len(value)}: {listed}")
+
+
+# Columns whose values need more than ``_cell`` to read well.
+_CELLS: dict[str, Callable[[Any], str]] = {"skipped": _skipped_cell}
+
+
 def render_table(kind: str, rows: Sequence[Row]) -> str:
     """``rows`` of ``kind`` as aligned columns under a heading line, or a "no ..." line."""
     if not rows:
         return f"no {kind}"
     columns = COLUMNS[kind]
     cells = [[heading for heading, _ in columns]]
-    cells += [[_cell(row.get(key)) for _, key in columns] for row in rows]
+    cells += [[_CELLS.get(key, _cell)(row.get(key)) for _, key in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join(
         "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()

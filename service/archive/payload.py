@@ -2,6 +2,11 @@
 
 Building is pure: versions in, a dict out. ``encode`` fixes the bytes once; from
 then on the stored bytes, not a rebuilt payload, are what is sent.
+
+``versionNumber`` is always an integer (the contract's matrix has one for every row): a
+flow version whose id has no leading integer is left out of the archive by its source as
+a bad entry, rather than archived with a null number. Rows are newest first by
+``version_order`` (number, then the rest of the id), whatever order Genesys listed them in.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from cerberus import Validator
 
 from ..clock import iso
-from ..genesys.sources import Strategy, Version
+from ..genesys.sources import Strategy, Version, version_order
 from ..ids import check_lower_uuid, idempotency_key
 from ..validation import require_valid
 
@@ -36,9 +41,7 @@ def select_versions(
 ) -> list[Version]:
     """The versions an archive may hold: recent enough, newest first, at most the cap."""
     oldest = now - timedelta(days=retention.days)
-    kept = sorted(
-        (v for v in versions if v.created >= oldest), key=lambda v: v.number, reverse=True
-    )
+    kept = sorted((v for v in versions if v.created >= oldest), key=version_order, reverse=True)
     return kept[: retention.max_versions] if retention.max_versions else kept
 
 
@@ -51,7 +54,7 @@ def build_payload(
     now: datetime,
 ) -> dict[str, Any]:
     """The payload for ``versions`` (already selected, each complete) of ``strategy``."""
-    ordered = sorted(versions, key=lambda v: v.number, reverse=True)
+    ordered = sorted(versions, key=version_order, reverse=True)
     return {
         "strategyId": strategy.id,
         "strategyName": strategy.name,

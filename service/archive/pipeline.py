@@ -18,10 +18,11 @@ from ..clock import utcnow
 from ..config import Settings
 from ..errors import UpstreamError, ValidationFailed
 from ..genesys.client import GenesysClient
-from ..genesys.sources import ProgressFn, Source, source_for
+from ..genesys.sources import Listing, ProgressFn, SkippedVersion, Source, source_for
 from ..ids import idempotency_key, require_uuid
 from ..ledger import ArchiveRecord, Ledger, Submission
 from ..ops.logs import redact
+from ..ops.metrics import count_skipped_versions
 from . import store
 from .gone import ObjectDeleted, ask_object, watching
 from .payload import Retention, build_payload, encode, select_versions, validate_payload
@@ -40,6 +41,7 @@ class ArchiveRun:
     archive: ArchiveRecord | None = None  # the archive of this run's versions, if any
     created: bool = False  # False: that archive already existed (same versions, same key)
     finished: list[ArchiveRecord] = field(default_factory=list)  # earlier archives completed now
+    skipped: list[SkippedVersion] = field(default_factory=list)  # bad entries left out
 
     @property
     def version_count(self) -> int:
@@ -90,9 +92,13 @@ class Archiver:
 
         known = set() if full else self.ledger.archived_version_ids(strategy_id)
         with watching(self.ledger, source, self.genesys, strategy_id):
-            listed = source.list_versions(self.genesys, strategy_id, known=known, progress=progress)
+            listing = source.list_versions(
+                self.genesys, strategy_id, known=known, progress=progress
+            )
         if not self.ledger.knows(strategy_id, source_type):
             self.ledger.mark_seen([(strategy_id, source_type)], reason="its versions were listed")
+        run.skipped = self._note_skipped(strategy_id, source_type, listing)
+        listed = listing.versions
         now = self.clock()
         selected = select_versions(listed, self.retention, now)
         if not selected:
@@ -125,6 +131,34 @@ class Archiver:
         if self.archival:
             run.archive = self._submit(run.archive, progress)
         return run
+
+    def _note_skipped(
+        self, strategy_id: str, source_type: str, listing: Listing
+    ) -> list[SkippedVersion]:
+        """Record, count and log the entries left out; all of them bad fails the run."""
+        self.ledger.record_skipped(
+            strategy_id,
+            source_type,
+            [(s.version_id, s.reason) for s in listing.skipped],
+            complete=listing.complete,
+            passed=[v.version_id for v in listing.versions],
+        )
+        count_skipped_versions(source_type, len(listing.skipped))
+        for entry in listing.skipped:  # INFO: the command line prints its own line for each
+            log.info(
+                "version %s of %s %s left out of the archive: %s",
+                entry.version_id,
+                source_type,
+                strategy_id,
+                entry.reason,
+                extra={"strategy_id": strategy_id, "version_id": entry.version_id},
+            )
+        if listing.all_bad:
+            raise ValidationFailed(
+                f"every version entry of {source_type} {strategy_id}",
+                {s.version_id: [s.reason] for s in listing.skipped},
+            )
+        return list(listing.skipped)
 
     def _check_deleted(self, source: Source, strategy_id: str) -> None:
         """An object marked deleted is read again only once its own GET answers for it: a

@@ -3,11 +3,17 @@
 A ``Source`` lists the versions of one strategy that are not archived yet, completes
 each with whatever the version listing leaves out, and names the strategy. Results
 are plain values; saving them is the archive pipeline's business.
+
+Each entry of a version listing is checked on its own: one that fails (a missing date,
+an id without a leading integer) is left out as a ``SkippedVersion`` with its reason, and
+the others are archived (contract section 3). Version ids are strings; a version's number
+is the id's leading integer, and versions are ordered by ``version_order``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -16,6 +22,7 @@ from urllib.parse import quote
 from ..errors import UsageError
 from ..ids import require_uuid
 from .client import GenesysClient
+from .schemas import check
 
 ProgressFn = Callable[[str, int, int | None], None]  # (stage, done, total or None)
 
@@ -33,6 +40,37 @@ class Version:
     modified: datetime
     author: str | None
     document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SkippedVersion:
+    """A version entry left out of an archive, and why (one line naming the fields)."""
+
+    version_id: str  # as listed; NO_ID when the entry has no usable id
+    reason: str
+
+
+NO_ID = "(no id)"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one read of a version listing found.
+
+    ``versions``: the new, valid versions, newest first. ``skipped``: the entries left out.
+    ``valid``: entries that passed or were archived before. ``complete``: every page was read
+    (a routing listing stops at the first page reaching a known version).
+    """
+
+    versions: list[Version]
+    skipped: list[SkippedVersion]
+    valid: int
+    complete: bool = True
+
+    @property
+    def all_bad(self) -> bool:
+        """Every entry read was bad: nothing can be archived."""
+        return bool(self.skipped) and self.valid == 0
 
 
 @dataclass(frozen=True)
@@ -56,7 +94,7 @@ class Source(Protocol):
         *,
         known: Collection[str] = (),
         progress: ProgressFn | None = None,
-    ) -> list[Version]: ...
+    ) -> Listing: ...
 
     def complete(self, client: GenesysClient, strategy_id: str, version: Version) -> Version: ...
 
@@ -79,25 +117,23 @@ class RoutingStrategySource:
         *,
         known: Collection[str] = (),
         progress: ProgressFn | None = None,
-    ) -> list[Version]:
+    ) -> Listing:
         """Versions not in ``known``, newest first; stops after the page reaching a known one."""
         strategy_id = require_uuid(strategy_id)
         path = f"/api/v2/routing/strategies/{strategy_id}/versions"
-        known = set(known)
-        found: dict[str, Version] = {}
+        reader = _EntryReader(known, "routing strategy version", routing_version)
+        complete = True
         for page in client.pages(path, schema="routing strategy versions page"):
             reached_known = False
             for item in page["items"]:
-                if item["id"] in known:
-                    reached_known = True
-                elif item["id"] not in found:
-                    found[item["id"]] = routing_version(item)
+                reached_known = reader.read(item) or reached_known
             if progress:
-                progress(LISTING, len(found), None)
+                progress(LISTING, len(reader.found), None)
             # The listing is newest first, so everything beyond a known version is known too.
             if reached_known:
+                complete = page.get("nextUri") is None
                 break
-        return _newest_first(found.values())
+        return reader.listing(complete)
 
     def complete(self, client: GenesysClient, strategy_id: str, version: Version) -> Version:
         """Routing versions are whole in the listing already: no call."""
@@ -130,21 +166,19 @@ class FlowSource:
         *,
         known: Collection[str] = (),
         progress: ProgressFn | None = None,
-    ) -> list[Version]:
+    ) -> Listing:
         """Versions not in ``known``, newest first; every page is read (order undocumented)."""
         strategy_id = require_uuid(strategy_id)
-        known = set(known)
-        found: dict[str, Version] = {}
+        reader = _EntryReader(known, "flow version", flow_version)
         seen = 0
         path = f"/api/v2/flows/{strategy_id}/versions"
         for page in client.pages(path, schema="flow versions page"):
             for entity in page["entities"]:
                 seen += 1
-                if entity["id"] not in known and entity["id"] not in found:
-                    found[entity["id"]] = flow_version(entity)
+                reader.read(entity)
             if progress:
                 progress(LISTING, seen, page.get("total"))
-        return _newest_first(found.values())
+        return reader.listing(complete=True)
 
     def complete(self, client: GenesysClient, strategy_id: str, version: Version) -> Version:
         """The version with its configuration (the flow's content) under ``configuration``."""
@@ -203,6 +237,78 @@ def list_routing_strategies(client: GenesysClient) -> Iterator[dict[str, Any]]:
         yield from page["items"]
 
 
+class _EntryReader:
+    """Reads the entries of one version listing: each checked alone, known ones passed over."""
+
+    def __init__(
+        self,
+        known: Collection[str],
+        schema: str,
+        make: Callable[[Mapping[str, Any]], Version],
+    ) -> None:
+        self.known = set(known)
+        self.schema = schema
+        self.make = make
+        self.found: dict[str, Version] = {}
+        self.skipped: dict[str, SkippedVersion] = {}
+        self.valid = 0
+
+    def read(self, entry: Any) -> bool:
+        """Take one entry; True when it is a version archived before (in ``known``)."""
+        entry_id = entry.get("id") if isinstance(entry, Mapping) else None
+        if isinstance(entry_id, str) and entry_id in self.known:
+            self.valid += 1
+            return True
+        if isinstance(entry_id, str) and entry_id in self.found:
+            return False  # listed twice (a page boundary moved while paging)
+        reason = bad_entry(self.schema, entry)
+        if reason is not None:
+            key = entry_id if isinstance(entry_id, str) and entry_id else NO_ID
+            self.skipped.setdefault(key, SkippedVersion(key, reason))
+            return False
+        version = self.make(entry)
+        self.found[version.version_id] = version
+        self.skipped.pop(version.version_id, None)
+        self.valid += 1
+        return False
+
+    def listing(self, complete: bool) -> Listing:
+        versions = sorted(self.found.values(), key=version_order, reverse=True)
+        skipped = sorted(self.skipped.values(), key=lambda s: s.version_id)
+        return Listing(versions, skipped, self.valid, complete)
+
+
+def bad_entry(schema: str, entry: Any) -> str | None:
+    """Why a version entry cannot be archived (its bad fields, one line), or None if it can."""
+    found = check(schema, entry)
+    if not found and schema == "flow version" and version_number(entry["id"]) is None:
+        found = {"id": [f"{entry['id']!r} has no leading integer to number the version by"]}
+    if not found:
+        return None
+    return "; ".join(f"{path}: {', '.join(messages)}" for path, messages in sorted(found.items()))
+
+
+_LEADING_INTEGER = re.compile(r"\d+")
+_RUNS = re.compile(r"\d+|\D+")
+
+
+def version_number(version_id: str) -> int | None:
+    """The leading integer of a version id (``"3.0"`` and ``"3.0-debug"``: 3), else None."""
+    match = _LEADING_INTEGER.match(version_id)
+    return int(match.group()) if match else None
+
+
+def version_order(version: Version) -> tuple[Any, ...]:
+    """A sort key for any version ids: the number, then the rest of the id, digit runs as
+    numbers (``"3.10"`` after ``"3.9"``), then the id itself, so that no two ids tie."""
+    rest = version.version_id
+    match = _LEADING_INTEGER.match(rest)
+    if match and version.number == int(match.group()):
+        rest = rest[match.end() :]
+    runs = tuple((0, int(run), "") if run.isdigit() else (1, 0, run) for run in _RUNS.findall(rest))
+    return version.number, runs, version.version_id
+
+
 def routing_version(item: Mapping[str, Any]) -> Version:
     """A ``Version`` from a validated routing strategy version (ISO dates)."""
     return Version(
@@ -217,27 +323,21 @@ def routing_version(item: Mapping[str, Any]) -> Version:
 
 def flow_version(entity: Mapping[str, Any]) -> Version:
     """A ``Version`` from a validated FlowVersion (epoch-ms dates, ISO ``datePublished``)."""
+    number = version_number(entity["id"])
+    if number is None:
+        raise ValueError(f"flow version id {entity['id']!r} has no leading integer")
     created = _epoch_ms(entity["dateCreated"])
     later = [_epoch_ms(entity[k]) for k in ("dateCheckedIn", "dateSaved") if entity.get(k)]
     if entity.get("datePublished"):
         later.append(_iso(entity["datePublished"]))
     return Version(
         version_id=entity["id"],
-        number=int(entity["id"].split(".", 1)[0]),
+        number=number,
         created=created,
         modified=max(later, default=created),
         author=_name(entity.get("createdBy")) or _name(entity.get("createdByClient")),
         document=dict(entity),
     )
-
-
-def _newest_first(versions: Iterable[Version]) -> list[Version]:
-    def key(version: Version) -> tuple[int, tuple[int, ...], str]:
-        parts = version.version_id.split(".")
-        numeric = tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
-        return version.number, numeric, version.version_id
-
-    return sorted(versions, key=key, reverse=True)
 
 
 def _iso(value: str) -> datetime:

@@ -17,6 +17,7 @@ from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
 from .metrics import MetricsVerbs
 from .outbox import Delivery, DeliveryState, OutboxVerbs
 from .queries import QueryVerbs
+from .skipped import SkippedVerbs
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -48,6 +49,7 @@ class Ledger(
     MetricsVerbs,
     OutboxVerbs,
     QueryVerbs,
+    SkippedVerbs,
 ):
     """One process's handle on the ledger file. Open it after any fork, never before."""
 

@@ -252,3 +252,24 @@ def _event_actor(db: Database) -> None:
         ALTER TABLE events ADD COLUMN client_name TEXT;
         """
     )
+
+
+@MIGRATIONS(name="0008_skipped_versions")
+def _skipped_versions(db: Database) -> None:
+    # Version entries the last run of a strategy left out of its archive (a missing date, an
+    # id without a number), with the reason, so that an operator sees them; each run
+    # replaces them, so a fixed entry leaves this table when it is archived.
+    db.executescript(
+        """
+        CREATE TABLE skipped_versions (
+            strategy_id TEXT NOT NULL,
+            source_type TEXT NOT NULL,
+            version_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            times INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (strategy_id, source_type, version_id)
+        );
+        """
+    )

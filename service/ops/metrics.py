@@ -53,6 +53,7 @@ GENESYS_OUTCOMES = (
     "network_error",
 )
 SUBMISSION_OUTCOMES = ("accepted", "conflict", "rejected", "retry", "network_error")
+SOURCE_TYPES = ("flow", "routing-strategy")
 DELIVERY_KINDS = ("webhook", "github", "gitlab")
 DELIVERY_OUTCOMES = ("delivered", "retry", "dead")
 
@@ -91,6 +92,12 @@ ARCHIVAL_SUBMISSIONS = Counter(
     "POSTs of archives to ARCHIVAL_ENDPOINT, each try counted, by outcome.",
     ["outcome"],
 )
+SKIPPED_VERSIONS = Counter(
+    "archiver_skipped_versions_total",
+    "Version entries left out of an archive run because they failed validation, by the kind"
+    " of object (source type).",
+    ["kind"],
+)
 DELIVERIES = Counter(
     "archiver_deliveries_total",
     "Delivery attempts of completion events, by target kind and the outcome recorded.",
@@ -106,6 +113,8 @@ for _value in GENESYS_OUTCOMES:
     GENESYS_REQUESTS.labels(_value)
 for _value in SUBMISSION_OUTCOMES:
     ARCHIVAL_SUBMISSIONS.labels(_value)
+for _value in SOURCE_TYPES:
+    SKIPPED_VERSIONS.labels(_value)
 for _kind in DELIVERY_KINDS:
     for _value in DELIVERY_OUTCOMES:
         DELIVERIES.labels(_kind, _value)
@@ -185,6 +194,12 @@ def observe_job(state: str | None, seconds: float) -> None:
     """
     ARCHIVE_JOB_DURATION.observe(seconds)
     ARCHIVE_JOBS.labels(_JOB_STATES.get(state or "", "lease_lost")).inc()
+
+
+def count_skipped_versions(source_type: str, count: int) -> None:
+    """An archive run of a ``source_type`` object left ``count`` bad version entries out."""
+    if count > 0:
+        SKIPPED_VERSIONS.labels(source_type).inc(count)
 
 
 def count_delivery(kind: str, outcome: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from .notify import check_form
+from .state import SHUFFLED, VERSION_ORDERS
 from .web import current_state, json_response
 
 CONTROL_PREFIX = "/_sim"
@@ -67,10 +68,21 @@ def list_strategies() -> Response:
 
 @control.post("/strategies/<item_id>/versions")
 def add_versions(item_id: str) -> Response:
-    """``{"count"}`` → 201 ``{"versionIds": [...]}``; 404 for an unknown id."""
-    count = _number(_body(), "count", 1)
+    """``{"count", "versionId", "missing"}`` → 201 ``{"versionIds": [...]}``; 404 for an
+    unknown id. ``versionId`` (a string) and ``missing`` (field names its listing entry
+    leaves out) make one flow version a bad entry on purpose."""
+    body = _body()
+    count = _number(body, "count", 1)
+    version_id = body.get("versionId")
+    if version_id is not None and not isinstance(version_id, str):
+        raise _BadInput("versionId must be a string")
+    missing = body.get("missing", [])
+    if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
+        raise _BadInput("missing must be a list of field names")
     try:
-        made = current_state().add_versions(item_id, count)
+        made = current_state().add_versions(
+            item_id, count, version_id=version_id, missing=tuple(missing)
+        )
     except KeyError:
         return json_response({"error": f"no strategy or flow {item_id}"}, 404)
     return json_response({"versionIds": made}, 201)
@@ -108,9 +120,7 @@ NOTIFY_KEYS = ("notifyUrl", "notifyForm", "notifyToken", "notifyProgress")
 
 @control.post("/config")
 def configure() -> Response:
-    """``{"latency", "tokenLifetime", "rateLimitPerMinute", "rateLimit...", "notify..."}``:
-    change what is given (``rateLimitAllowed`` per ``rateLimitWindowSeconds``, 429s with
-    ``Retry-After`` or not: ``rateLimitRetryAfter``).
+    """``{"latency", "tokenLifetime", "rateLimitPerMinute", "notify..."}``: change what is given.
 
     Answers with the settings; the ``notify`` ones once notifications are on or being set,
     the token shown only as whether one is set.
@@ -123,14 +133,18 @@ def configure() -> Response:
         state.token_lifetime = _number(body, "tokenLifetime", 86_400)
     if "rateLimitPerMinute" in body:
         state.rate_limit_per_minute = _number(body, "rateLimitPerMinute", None)
-    state.rate_limit.configure_from(body)
+    if "versionOrder" in body:
+        if body["versionOrder"] not in VERSION_ORDERS:
+            raise _BadInput(f"versionOrder must be one of {', '.join(VERSION_ORDERS)}")
+        state.version_order = body["versionOrder"]
     _configure_notifications(body)
     shown: dict[str, Any] = {
         "latency": state.latency,
         "tokenLifetime": state.token_lifetime,
         "rateLimitPerMinute": state.rate_limit_per_minute,
-        **state.rate_limit.shown(body),
     }
+    if "versionOrder" in body or state.version_order != SHUFFLED:
+        shown["versionOrder"] = state.version_order
     if state.notify_url is not None or any(key in body for key in NOTIFY_KEYS):
         shown["notifyUrl"] = state.notify_url
         shown["notifyForm"] = state.notify_form

@@ -70,6 +70,9 @@ class Version:
     created_ms: int
     author: Person
     kind: str = ""  # flows: PUBLISH, CHECKIN or SAVE
+    # Fields left out of this version's listing entry: a bad entry made on purpose
+    # (``/_sim/strategies/<id>/versions`` with ``missing``), as a real org may send one.
+    missing: tuple[str, ...] = ()
 
 
 @dataclass
@@ -110,11 +113,26 @@ def pick_author(item_id: str, number: int) -> Person:
     return USERS[uuid.uuid5(NAMESPACE, f"{item_id}:{number}:author").int % len(USERS)]
 
 
-def make_version(item: Item, created_ms: int, kind: str = "PUBLISH") -> Version:
-    """The next version of ``item`` (not yet appended): number, id and author follow from it."""
+def make_version(
+    item: Item,
+    created_ms: int,
+    kind: str = "PUBLISH",
+    *,
+    version_id: str | None = None,
+    missing: tuple[str, ...] = (),
+) -> Version:
+    """The next version of ``item`` (not yet appended): number, id and author follow from it.
+
+    ``version_id`` gives a flow version an id of another form (``"3.0-debug"``, ``"draft"``);
+    ``missing`` names fields its listing entry leaves out.
+    """
     number = item.versions[-1].number + 1 if item.versions else 1
     if item.source_type == FLOW:
-        return Version(f"{number}.0", number, created_ms, pick_author(item.id, number), kind)
+        author = pick_author(item.id, number)
+        made_id = version_id or f"{number}.0"
+        return Version(made_id, number, created_ms, author, kind, missing)
+    if version_id is not None or missing:
+        raise ValueError("only flow versions take a versionId or missing fields")
     version_id = seeded_id(item.id, "version", str(number))
     return Version(version_id, number, created_ms, pick_author(item.id, number))
 

@@ -84,6 +84,8 @@ def flow_version_doc(item: Item, version: Version) -> dict[str, Any]:
     doc["generationId"] = seeded_id(item.id, version.id, "generation")
     if version.kind == "PUBLISH":
         doc["publishResultUri"] = f"{doc['selfUri']}/publishresult"
+    for name in version.missing:
+        doc.pop(name, None)
     return doc
 
 
@@ -113,38 +115,101 @@ def flow_doc(item: Item) -> dict[str, Any]:
 
 
 def flow_configuration(item: Item, version: Version) -> dict[str, Any]:
-    """A free-form Architect configuration that differs from one version to the next."""
+    """An Architect configuration in the shape code in the wild reads (reference section 4):
+    sequence items with actions, variables, a manifest of the objects referred to, and
+    ``flowMetaData``. Its menu and timeout differ from one version to the next."""
     choices = 1 + version.number % 5
-    tasks = [
-        {
-            "task": {
-                "name": f"Task {n}",
-                "refId": f"t{n}",
-                "actions": [{"transferToAcd": {"queue": {"lit": {"name": f"Queue {n}"}}}}],
-            }
-        }
-        for n in range(1, choices + 1)
-    ]
+    tracking = iter(range(1, 1000))
+
+    def key(*parts: str) -> str:
+        return seeded_id(item.id, version.id, *parts)
+
+    queues = [Person(seeded_id("queue", str(n)), f"Queue {n}") for n in range(1, choices + 1)]
+    tasks = [_transfer_task(key, next(tracking), n, queue) for n, queue in enumerate(queues, 1)]
     menu = {
+        "__type": "Menu",
+        "id": key("menu"),
         "name": "Main Menu",
-        "refId": "mainMenu",
-        "choices": [
-            {"digit": str(n), "task": f"./tasks/task[t{n}]"} for n in range(1, choices + 1)
+        "trackingId": next(tracking),
+        "menuChoiceList": [
+            {
+                "__type": "MenuJumpToTask",
+                "id": key("choice", str(n)),
+                "digit": str(n),
+                "name": f"Choice {n}",
+                "trackingId": next(tracking),
+                "action": {"targetTaskRef": task["id"]},
+            }
+            for n, task in enumerate(tasks, 1)
         ],
+        "timeout": _literal(str(10 * (version.number + 2)), "Integer", 10 * (version.number + 2)),
+        "actionList": [],
+        "variables": [],
     }
-    silence = {"timeout": {"lit": {"seconds": 10 * (version.number + 2)}}}
     return {
-        "flowId": item.id,
         "name": item.name,
+        "description": item.description,
         "type": item.type.lower(),
-        "version": version.id,
-        "configurationMarker": seeded_id(item.id, version.id, "configuration"),
         "defaultLanguage": "en-us",
-        "startUpRef": "./menus/menu[mainMenu]",
-        "settingsActionDefaults": {"playAudioOnSilence": silence},
-        "menus": [{"menu": menu}],
-        "tasks": tasks,
+        "supportedLanguages": ["en-us"],
+        "supportedLanguageOptions": [{"language": "en-us", "languageSkill": "English"}],
+        "initialSequence": menu["id"],
+        "nextTrackingNumber": next(tracking),
+        "variables": [
+            {
+                "__type": "StringVariable",
+                "name": "Flow.Greeting",
+                "initialValue": {"text": f'"Welcome to {item.name}"'},
+                "description": "Played first",
+            }
+        ],
+        "flowSequenceItemList": [menu, *tasks],
+        "manifest": {
+            "queue": [{"id": q.id, "name": q.name} for q in queues],
+            "language": [{"id": "en-us"}],
+        },
+        "flowMetaData": {
+            "flowDocumentVersion": "1.0",
+            "minimumServerVersion": "1.0",
+            "ttsDataVersion": "1.0",
+        },
+        "uiMetaData": {"lastEditedBy": version.author.name},
+        "errorHandling": {"action": {"__type": "DisconnectAction"}},
     }
+
+
+def _transfer_task(key: Any, tracking: int, n: int, queue: Person) -> dict[str, Any]:
+    """A task that transfers to ``queue`` and, should that fail, disconnects."""
+    transfer, disconnect = key("task", str(n), "transfer"), key("task", str(n), "disconnect")
+    return {
+        "__type": "Task",
+        "id": key("task", str(n)),
+        "name": f"Task {n}",
+        "trackingId": tracking,
+        "startAction": transfer,
+        "actionList": [
+            {
+                "__type": "TransferPureMatchAction",
+                "id": transfer,
+                "name": f"Transfer to {queue.name}",
+                "trackingId": 100 * n + 1,
+                "queues": [_literal(queue.name, "Queue", queue.id)],
+                "paths": [{"label": "failure", "outputId": "failure", "nextActionId": disconnect}],
+            },
+            {
+                "__type": "DisconnectAction",
+                "id": disconnect,
+                "name": "Disconnect",
+                "trackingId": 100 * n + 2,
+            },
+        ],
+        "variables": [],
+    }
+
+
+def _literal(text: str, kind: str, value: Any) -> dict[str, Any]:
+    """An Architect expression holding a literal: its id or value sits in ``config.lit.val``."""
+    return {"text": text, "type": kind, "config": {"lit": {"val": value}}, "version": "1.0"}
 
 
 def error_body(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import random
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from .render import (
     strategy_doc,
     strategy_version_doc,
 )
+from .state import SHUFFLED
 from .web import ApiError, current_state, json_response, not_found
 
 api = Blueprint("simulator_api", __name__, url_prefix="/api/v2")
@@ -231,9 +233,13 @@ def delete_flow(item_id: str) -> Response:
 
 @api.get("/flows/<item_id>/versions")
 def flow_versions(item_id: str) -> Response:
-    """A FlowVersionEntityListing, newest version first."""
+    """A FlowVersionEntityListing in no documented order: a shuffle seeded by the flow and
+    its versions (the same for every page of one listing), or newest first."""
     item = _flow(item_id)
-    entities = [flow_version_doc(item, v) for v in reversed(item.versions)]
+    versions = list(reversed(item.versions))
+    if current_state().version_order == SHUFFLED:
+        random.Random(f"{item.id}:{len(versions)}").shuffle(versions)
+    entities = [flow_version_doc(item, v) for v in versions]
     return json_response(_listing(f"/api/v2/flows/{item.id}/versions", entities, {}))
 
 

@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -38,7 +39,13 @@ from .notify import (
     outgoing,
     strategy_event,
 )
-from .ratelimit import WINDOW_SECONDS, RateLimit, RateStatus
+
+SHUFFLED = "shuffled"
+NEWEST_FIRST = "newest-first"
+VERSION_ORDERS = (SHUFFLED, NEWEST_FIRST)
+
+WINDOW_SECONDS = 60.0
+DEFAULT_ALLOWED = 300  # Genesys' documented default per token and minute
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,16 @@ class Corruption:
 
 
 @dataclass(frozen=True)
+class RateStatus:
+    """Where a request stands against the per-minute limit, for the ``inin-ratelimit-*`` headers."""
+
+    allowed: bool
+    limit: int
+    count: int
+    reset: int
+
+
+@dataclass(frozen=True)
 class FlowDeletion:
     """When (epoch ms) and by whom a flow was deleted (``DELETE /api/v2/flows/{id}``)."""
 
@@ -93,7 +110,10 @@ class SimulatorState:
         self.client_secret = client_secret
         self.latency: float = 0.0
         self.token_lifetime: int = 86_400
-        self.rate_limit = RateLimit()
+        self.rate_limit_per_minute: int | None = None
+        # Genesys documents no order for a flow's versions: listed in a seeded shuffle by
+        # default ("shuffled"), or "newest-first".
+        self.version_order: str = SHUFFLED
         self._lock = threading.RLock()
         self._items: dict[str, Item] = {item.id: item for item in seed(now_ms())}
         self._deleted: dict[str, FlowDeletion] = {}  # flows deleted, kept for deleted=true
@@ -101,6 +121,7 @@ class SimulatorState:
         self._faults: list[Fault] = []
         self._corruptions: list[Corruption] = []
         self._requests: list[RequestRecord] = []
+        self._window: deque[float] = deque()
         # Notifications of new versions: off until a URL is set.
         self.notify_url: str | None = None
         self._notify_form = DIRECT
@@ -127,20 +148,35 @@ class SimulatorState:
             self._items[item.id] = item
             return item.id
 
-    def add_versions(self, strategy_id: str, count: int = 1) -> list[str]:
+    def add_versions(
+        self,
+        strategy_id: str,
+        count: int = 1,
+        *,
+        version_id: str | None = None,
+        missing: tuple[str, ...] = (),
+    ) -> list[str]:
         """Append ``count`` new newest versions to an item; KeyError for an unknown id.
 
+        ``version_id`` (one flow version only) gives it an id of another form, ``missing``
+        names fields its listing entry leaves out: a bad entry, as a real org may list one.
         With ``notify_url`` set, each version's notification is then sent in the background.
         """
         if count < 1:
             raise ValueError("count must be at least 1")
+        if version_id is not None and (count != 1 or not version_id):
+            raise ValueError("versionId names one version: count must be 1, the id not empty")
         with self._lock:
             item = self._items[strategy_id]
+            if version_id is not None and any(v.id == version_id for v in item.versions):
+                raise ValueError(f"version {version_id!r} exists already")
             made = []
             for _ in range(count):
                 # Strictly after the newest, so "newest first" stays true even within a second.
                 last = item.newest.created_ms if item.newest else 0
-                version = make_version(item, max(now_ms(), last + 1000))
+                version = make_version(
+                    item, max(now_ms(), last + 1000), version_id=version_id, missing=missing
+                )
                 item.versions.append(version)
                 made.append(version)
             url, form, token = self.notify_url, self._notify_form, self.notify_token
@@ -325,22 +361,28 @@ class SimulatorState:
 
     # Rate limit -------------------------------------------------------------------------
 
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        """The enforced allowance per minute (None: none); see ``rate_limit`` for the window."""
-        return self.rate_limit.per_minute
-
-    @rate_limit_per_minute.setter
-    def rate_limit_per_minute(self, allowed: int | None) -> None:
-        self.rate_limit.configure(allowed=allowed, window=WINDOW_SECONDS)
-
     def admit(self, now: float) -> RateStatus:
-        """Count one API request in the rate-limit window, unless it is over the limit."""
-        return self.rate_limit.admit(now)
+        """Count one API request against the rolling minute, unless it is over the limit."""
+        with self._lock:
+            status = self._rate_status(now)
+            if not status.allowed:
+                return status
+            self._window.append(now)
+            return replace(status, count=status.count + 1)
 
     def rate_status(self, now: float) -> RateStatus:
         """The current standing, without counting a request."""
-        return self.rate_limit.status(now)
+        with self._lock:
+            return self._rate_status(now)
+
+    def _rate_status(self, now: float) -> RateStatus:
+        while self._window and self._window[0] <= now - WINDOW_SECONDS:
+            self._window.popleft()
+        limit = self.rate_limit_per_minute
+        count = len(self._window)
+        reset = WINDOW_SECONDS - (now - self._window[0]) if self._window else WINDOW_SECONDS
+        allowed = limit is None or count < limit
+        return RateStatus(allowed, limit or DEFAULT_ALLOWED, count, max(1, math.ceil(reset)))
 
     # Request log ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.config import Settings
-from service.errors import UpstreamError, UsageError, ValidationFailed
+from service.errors import UpstreamError, UsageError
 from service.genesys import (
     GenesysClient,
     RetryPolicy,
@@ -19,6 +19,7 @@ from service.genesys import (
 )
 from service.genesys.sources import flow_version, routing_version
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID
+from service.simulator.render import flow_configuration
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 
@@ -37,7 +38,7 @@ def test_routing_strategy_of_500_versions_within_budget(simulator, client):
     simulator.state.clear_requests()
     source = source_for("routing-strategy")
 
-    versions = source.list_versions(client, sid)
+    versions = source.list_versions(client, sid).versions
     completed = [source.complete(client, sid, v) for v in versions]
     strategy = source.describe(client, sid, completed)
 
@@ -54,7 +55,7 @@ def test_routing_strategy_of_500_versions_within_budget(simulator, client):
 
 
 def test_routing_versions_match_what_genesys_sent(simulator, client):
-    versions = source_for("routing-strategy").list_versions(client, DEMO_STRATEGY_ID)
+    versions = source_for("routing-strategy").list_versions(client, DEMO_STRATEGY_ID).versions
     item = simulator.state.item("routing-strategy", DEMO_STRATEGY_ID)
 
     newest = versions[0]
@@ -71,11 +72,11 @@ def test_routing_versions_match_what_genesys_sent(simulator, client):
 def test_routing_listing_stops_at_the_first_page_with_a_known_version(simulator, client):
     sid = simulator.state.add_strategy("routing-strategy", versions=500)
     source = source_for("routing-strategy")
-    archived = [v.version_id for v in source.list_versions(client, sid)]
+    archived = [v.version_id for v in source.list_versions(client, sid).versions]
     new = simulator.state.add_versions(sid, count=3)
     simulator.state.clear_requests()
 
-    fresh = source.list_versions(client, sid, known=archived)
+    fresh = source.list_versions(client, sid, known=archived).versions
 
     assert [v.version_id for v in fresh] == list(reversed(new))
     assert simulator.state.api_calls() == 1
@@ -84,12 +85,14 @@ def test_routing_listing_stops_at_the_first_page_with_a_known_version(simulator,
 def test_routing_listing_reads_on_until_it_reaches_a_known_version(simulator, client):
     sid = simulator.state.add_strategy("routing-strategy", versions=500)
     source = source_for("routing-strategy")
-    every = source.list_versions(client, sid)
+    every = source.list_versions(client, sid).versions
     older = [v.version_id for v in every if v.number <= 350]
     simulator.state.clear_requests()
     seen: list[tuple[str, int, int | None]] = []
 
-    fresh = source.list_versions(client, sid, known=older, progress=lambda *a: seen.append(a))
+    fresh = source.list_versions(
+        client, sid, known=older, progress=lambda *a: seen.append(a)
+    ).versions
 
     assert [v.number for v in fresh] == list(range(500, 350, -1))
     assert simulator.state.api_calls() == 2
@@ -101,11 +104,10 @@ def test_routing_listing_reads_on_until_it_reaches_a_known_version(simulator, cl
 
 def test_flow_of_500_versions_within_budget(simulator, client):
     fid = simulator.state.add_strategy("flow", versions=500, name="Big flow")
-    simulator.state.rate_limit.configure(allowed=1000)  # 505 calls in one window: no pacing wait
     simulator.state.clear_requests()
     source = source_for("flow")
 
-    versions = source.list_versions(client, fid)
+    versions = source.list_versions(client, fid).versions
     assert simulator.state.api_calls() == 5
     completed = [source.complete(client, fid, v) for v in versions]
     strategy = source.describe(client, fid, completed)
@@ -116,7 +118,9 @@ def test_flow_of_500_versions_within_budget(simulator, client):
     assert (strategy.name, strategy.source_type) == ("Big flow", "flow")
     listed, full = versions[7], completed[7]
     assert full.document == dict(listed.document, configuration=full.document["configuration"])
-    assert full.document["configuration"]["version"] == listed.version_id
+    item = simulator.state.item("flow", fid)
+    made = next(v for v in item.versions if v.id == listed.version_id)
+    assert full.document["configuration"] == flow_configuration(item, made)
 
 
 def test_flow_listing_reads_every_page_and_skips_known_versions(simulator, client):
@@ -126,7 +130,9 @@ def test_flow_listing_reads_every_page_and_skips_known_versions(simulator, clien
     simulator.state.clear_requests()
     seen: list[tuple[str, int, int | None]] = []
 
-    fresh = source.list_versions(client, fid, known=known, progress=lambda *a: seen.append(a))
+    fresh = source.list_versions(
+        client, fid, known=known, progress=lambda *a: seen.append(a)
+    ).versions
 
     assert [v.version_id for v in fresh] == ["249.0", "120.0", "7.0"]
     assert simulator.state.api_calls() == 3
@@ -135,7 +141,7 @@ def test_flow_listing_reads_every_page_and_skips_known_versions(simulator, clien
 
 def test_flow_named_by_the_flow_when_no_configuration_is_at_hand(simulator, client):
     source = source_for("flow")
-    versions = source.list_versions(client, DEMO_FLOW_ID)
+    versions = source.list_versions(client, DEMO_FLOW_ID).versions
     simulator.state.clear_requests()
 
     strategy = source.describe(client, DEMO_FLOW_ID, versions)
@@ -193,7 +199,7 @@ def test_routing_version_dates_accept_z():
 
 
 def test_flow_dates_come_through_http_unchanged(simulator, client):
-    versions = source_for("flow").list_versions(client, DEMO_FLOW_ID)
+    versions = source_for("flow").list_versions(client, DEMO_FLOW_ID).versions
     item = simulator.state.item("flow", DEMO_FLOW_ID)
     by_id = {v.version_id: v for v in versions}
     for made in item.versions:
@@ -202,13 +208,18 @@ def test_flow_dates_come_through_http_unchanged(simulator, client):
         assert by_id[made.id].author == made.author.name
 
 
-def test_corrupted_flow_version_page_fails_naming_the_field(simulator, client):
+def test_a_corrupted_flow_version_entry_is_left_out_naming_the_field(simulator, client):
     path = f"/api/v2/flows/{DEMO_FLOW_ID}/versions"
     simulator.state.corrupt_next(path, field="entities.1.dateCreated", value="yesterday")
-    with pytest.raises(
-        ValidationFailed, match=r"entities\.1\.dateCreated: must be of integer type"
-    ):
-        source_for("flow").list_versions(client, DEMO_FLOW_ID)
+
+    listing = source_for("flow").list_versions(client, DEMO_FLOW_ID)
+
+    assert len(listing.skipped) == 1 and len(listing.versions) == 2
+    bad = listing.skipped[0]
+    assert bad.reason == "dateCreated: must be of integer type"
+    assert bad.version_id not in {v.version_id for v in listing.versions}
+    assert {bad.version_id} | {v.version_id for v in listing.versions} == {"1.0", "2.0", "3.0"}
+    assert listing.valid == 2 and not listing.all_bad
 
 
 def test_unknown_flow_is_a_404(client):
