@@ -105,7 +105,7 @@ def daily_summary(
     received = ledger.events_between(start, end)
     ignored_reasons: dict[str, int] = {}
     for event in received:
-        if event["outcome"] != "queued":
+        if event["outcome"] == "ignored":  # queued and deleted were accepted
             reason = event["reason"] or "no strategy"
             ignored_reasons[reason] = ignored_reasons.get(reason, 0) + 1
 
@@ -178,8 +178,8 @@ def daily_summary(
         },
         "events": {
             "received": len(received),
-            "accepted": sum(1 for e in received if e["outcome"] == "queued"),
-            "ignored": sum(1 for e in received if e["outcome"] != "queued"),
+            "accepted": sum(1 for e in received if e["outcome"] != "ignored"),
+            "ignored": sum(1 for e in received if e["outcome"] == "ignored"),
             "ignoredReasons": ignored_reasons,
             # Duplicates are answered (202, counted in the response) but not stored.
             "duplicates": None,

@@ -1,8 +1,8 @@
 """Notifications the simulator POSTs when a version is made, as Genesys (or EventBridge) would.
 
 Bodies are built from the item as it stood when the version was made (``flow_events``,
-``strategy_events``, ``eventbridge``); a ``Notifier`` sends them in order from one
-background thread, so the request that made the version never waits on the receiver.
+``strategy_events``, ``audit_event``, ``eventbridge``); a ``Notifier`` sends them in order
+from one background thread, so the request that made the version never waits on the receiver.
 """
 
 from __future__ import annotations
@@ -33,6 +33,19 @@ AWS_REGION = "us-east-1"
 EVENT_SOURCE_SUFFIX = "archiver"
 FLOW_TOPIC_TEMPLATE = "v2.flows.{id}"
 STRATEGY_TOPIC_TEMPLATE = "v2.routing.strategies.{id}"
+AUDIT_TOPIC_TEMPLATE = "v2.audits.entitytype.{id}.entityid.{id}"
+
+# Which topics the simulator notifies: each object's own (``v2.flows.{id}``,
+# ``v2.routing.strategies.{id}``) and the audit topic (flows only: routing strategies are
+# no Genesys entity type). A real EventBridge integration may deliver only the audit one.
+OBJECT_TOPIC = "object"
+AUDIT_TOPIC = "audit"
+NOTIFY_TOPICS = (OBJECT_TOPIC, AUDIT_TOPIC)
+
+# The audit action, and the flow property that moves, of each kind of flow version.
+AUDIT_ACTIONS = {"PUBLISH": "Publish", "CHECKIN": "Checkin", "SAVE": "Save"}
+_MOVED = {"PUBLISH": "publishedVersion", "CHECKIN": "checkedInVersion", "SAVE": "savedVersion"}
+AUDIT_REMOTE_IP = "203.0.113.24"  # documentation range (RFC 5737), as in the sample
 
 # Statuses a flow operation passes through before it ends (sent with ``notify_progress``).
 PROGRESS_STATUSES = ("STARTED", "PENDING_GENERATION")
@@ -76,6 +89,17 @@ class Outgoing:
     token: str | None
     topic: str
     body: dict[str, Any]
+
+
+def check_topics(topics: object) -> tuple[str, ...]:
+    """``topics`` as a tuple when it is a non-empty list of known topic kinds, else ValueError."""
+    if (
+        not isinstance(topics, list | tuple)
+        or not topics
+        or any(topic not in NOTIFY_TOPICS for topic in topics)
+    ):
+        raise ValueError(f"notify topics must be a non-empty list of {', '.join(NOTIFY_TOPICS)}")
+    return tuple(dict.fromkeys(topics))
 
 
 def check_form(form: str) -> str:
@@ -161,6 +185,57 @@ def flow_delete_event(item: Item, user: Person) -> dict[str, Any]:
     return envelope(f"v2.flows.{item.id}", body)
 
 
+def audit_event(
+    item: Item,
+    action: str,
+    user: Person,
+    at_ms: int,
+    changes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The ``v2.audits.entitytype.Flow.entityid.{id}`` notification of ``action`` on flow
+    ``item`` by ``user`` at ``at_ms``: the audit log message in the shape of the reference's
+    sample (``username`` and ``clientId`` are objects despite their names)."""
+    body = {
+        "id": str(uuid.uuid4()),
+        "userId": user.id,
+        "userHomeOrgId": ORG.id,
+        "username": {"id": user.id, "name": user.name},
+        "userDisplay": user.name,
+        "clientId": {"id": CLIENT.id, "selfUri": f"/api/v2/oauth/clients/{CLIENT.id}"},
+        "remoteIp": [AUDIT_REMOTE_IP],
+        "serviceName": "Architect",
+        "level": "USER",
+        "eventTime": iso(at_ms),
+        "action": action,
+        "entityType": "Flow",
+        "entity": {"id": item.id, "name": item.name, "selfUri": f"/api/v2/flows/{item.id}"},
+        "propertyChanges": changes or [],
+        "context": {},
+    }
+    return envelope(f"v2.audits.entitytype.Flow.entityid.{item.id}", body)
+
+
+def flow_version_audit(item: Item, version: Version) -> dict[str, Any]:
+    """The audit notification of the operation that made ``version`` of flow ``item``:
+    ``Publish``, ``Checkin`` or ``Save``, naming the version property that moved."""
+    kind = version.kind or "PUBLISH"
+    position = item.versions.index(version)
+    before = _flow_body(item, item.versions[:position])
+    after = _flow_body(item, item.versions[: position + 1])
+    changes = []
+    for field in (_MOVED[kind], *(f for f in _MOVED.values() if f != _MOVED[kind])):
+        old, new = before.get(field), after.get(field)
+        if old != new:
+            changes.append(
+                {
+                    "property": field,
+                    "oldValues": [old["id"]] if old else [],
+                    "newValues": [new["id"]] if new else [],
+                }
+            )
+    return audit_event(item, AUDIT_ACTIONS[kind], version.author, version.created_ms, changes)
+
+
 def strategy_event(item: Item, version: Version) -> dict[str, Any]:
     """The ``v2.routing.strategies.{id}`` notification for a new ``version`` of ``item``."""
     body = {"id": item.id, "name": item.name, "version": version.number}
@@ -171,7 +246,12 @@ def eventbridge(notification: dict[str, Any], now: datetime | None = None) -> di
     """``notification`` as an EventBridge API destination POSTs it: inside ``detail``."""
     now = now or datetime.now(UTC)
     topic = notification["topicName"]
-    template = FLOW_TOPIC_TEMPLATE if topic.startswith("v2.flows.") else STRATEGY_TOPIC_TEMPLATE
+    if topic.startswith("v2.audits."):
+        template = AUDIT_TOPIC_TEMPLATE  # EventBridge names the template, not the ids
+    elif topic.startswith("v2.flows."):
+        template = FLOW_TOPIC_TEMPLATE
+    else:
+        template = STRATEGY_TOPIC_TEMPLATE
     millis = int(now.timestamp() * 1000)
     return {
         "version": "0",

@@ -13,13 +13,18 @@ from typing import Any
 import pytest
 from flask import Flask, request
 
+from service.inbound.events import parse_body
 from service.simulator import (
     DEMO_FLOW_ID,
     DEMO_STRATEGY_ID,
     RetryPolicy,
     SimulatorServer,
 )
+from service.simulator.data import FLOW, USERS, build_item
+from service.simulator.notify import flow_version_audit
+from service.simulator.render import iso
 from service.simulator.serving import BackgroundServer
+from tests.inbound.conftest import load_sample
 from tests.simulator.conftest import Api
 
 TOKEN = "inbound-token-for-tests"
@@ -314,3 +319,172 @@ def test_an_unreachable_receiver_is_recorded_after_the_retries(
     assert record.status is None
     assert record.error is not None and "ConnectionError" in record.error
     assert record.attempts == 1 + len(FAST.delays)
+
+
+# --- the audit topic ----------------------------------------------------------------------
+
+AUDIT_SAMPLE = load_sample("notification-audit-flow.json")
+AUDIT_TEMPLATE = "v2.audits.entitytype.{id}.entityid.{id}"
+
+
+def audit_topic(flow_id: str) -> str:
+    return f"v2.audits.entitytype.Flow.entityid.{flow_id}"
+
+
+def test_audit_notification_of_a_new_version_has_the_reference_shape(
+    simulator: SimulatorServer, receiver: Receiver
+) -> None:
+    notify(simulator, receiver)
+    simulator.state.notify_topics = ["audit"]
+    simulator.state.add_versions(DEMO_FLOW_ID)
+    delivered(simulator)
+
+    (got,) = receiver.received
+    assert got.headers["Authorization"] == f"Bearer {TOKEN}"
+    body = got.body
+    assert set(body) == set(AUDIT_SAMPLE) == NOTIFICATION_KEYS
+    assert (body["topicName"], body["version"]) == (audit_topic(DEMO_FLOW_ID), "2")
+    event = body["eventBody"]
+    assert set(event) == set(AUDIT_SAMPLE["eventBody"])
+    for key in ("username", "clientId", "entity"):
+        assert set(event[key]) == set(AUDIT_SAMPLE["eventBody"][key]), key
+    assert (event["action"], event["entityType"], event["serviceName"]) == (
+        "Publish",
+        "Flow",
+        "Architect",
+    )
+    assert event["entity"] == {
+        "id": DEMO_FLOW_ID,
+        "name": "Main inbound",
+        "selfUri": f"/api/v2/flows/{DEMO_FLOW_ID}",
+    }
+    assert event["userId"] == event["username"]["id"]
+    assert event["userDisplay"] == event["username"]["name"]
+    assert event["userHomeOrgId"] == ORG_ID
+    assert event["clientId"]["selfUri"] == f"/api/v2/oauth/clients/{event['clientId']['id']}"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["eventTime"])
+    assert event["propertyChanges"] == [
+        {"property": "publishedVersion", "oldValues": ["2.0"], "newValues": ["4.0"]},
+        {"property": "checkedInVersion", "oldValues": ["3.0"], "newValues": ["4.0"]},
+        {"property": "savedVersion", "oldValues": ["3.0"], "newValues": ["4.0"]},
+    ]
+    assert event["context"] == {}
+    uuid.UUID(event["id"])
+    # What the archiver reads of it: a flow change by a named user and client.
+    (parsed,) = parse_body(body).events
+    assert (parsed.source_type, parsed.strategy_id, parsed.ignore_reason) == (
+        "flow",
+        DEMO_FLOW_ID,
+        None,
+    )
+    assert parsed.actor.user_name == event["username"]["name"]
+
+
+def test_each_kind_of_flow_version_is_audited_with_its_action() -> None:
+    item = build_item(FLOW, DEMO_FLOW_ID, "Five", "INBOUNDCALL", 5, 1_764_316_800_000)
+    kinds = [v.kind for v in item.versions]
+    assert kinds == ["PUBLISH", "PUBLISH", "SAVE", "PUBLISH", "CHECKIN"]
+    events = [flow_version_audit(item, v)["eventBody"] for v in item.versions]
+    assert [e["action"] for e in events] == ["Publish", "Publish", "Save", "Publish", "Checkin"]
+    assert [e["propertyChanges"][0]["property"] for e in events] == [
+        "publishedVersion",
+        "publishedVersion",
+        "savedVersion",
+        "publishedVersion",
+        "checkedInVersion",
+    ]
+    assert events[0]["propertyChanges"][0] == {
+        "property": "publishedVersion",
+        "oldValues": [],
+        "newValues": ["1.0"],
+    }
+    assert [e["username"]["name"] for e in events] == [v.author.name for v in item.versions]
+
+
+def test_both_topics_in_the_eventbridge_form(
+    simulator: SimulatorServer, receiver: Receiver
+) -> None:
+    notify(simulator, receiver, "eventbridge")
+    simulator.state.notify_topics = ["object", "audit"]
+    simulator.state.add_versions(DEMO_FLOW_ID)
+    simulator.state.add_versions(DEMO_STRATEGY_ID)  # no entity type: its own topic only
+    delivered(simulator)
+
+    flow, audit, strategy = receiver.bodies
+    assert [b["detail-type"] for b in (flow, audit, strategy)] == [
+        "v2.flows.{id}",
+        AUDIT_TEMPLATE,
+        "v2.routing.strategies.{id}",
+    ]
+    assert set(audit) == EVENTBRIDGE_KEYS
+    assert set(audit["detail"]) == NOTIFICATION_KEYS | {"timestamp"}
+    assert audit["detail"]["topicName"] == audit_topic(DEMO_FLOW_ID)
+    assert audit["detail"]["eventBody"]["action"] == "Publish"
+    assert audit["id"] != flow["id"]
+    assert {r.headers["X-Archiver-Token"] for r in receiver.received} == {TOKEN}
+    events = parse_body(receiver.bodies).events
+    assert [(e.source_type, e.ignore_reason) for e in events] == [
+        ("flow", None),
+        ("flow", None),
+        ("routing-strategy", None),
+    ]
+
+
+def test_a_new_flow_is_audited_as_created_and_a_deleted_one_as_deleted(
+    simulator: SimulatorServer, receiver: Receiver
+) -> None:
+    notify(simulator, receiver)
+    simulator.state.notify_topics = ["audit"]
+    flow_id = simulator.state.add_strategy(FLOW, versions=2, name="Audited")
+    simulator.state.add_strategy("routing-strategy", versions=1)
+    deletion = simulator.state.delete_flow(flow_id, by=USERS[2])
+    delivered(simulator)
+
+    created, deleted = receiver.bodies
+    assert created["topicName"] == deleted["topicName"] == audit_topic(flow_id)
+    assert created["eventBody"]["action"] == "Create"
+    assert created["eventBody"]["entity"]["name"] == "Audited"
+    event = deleted["eventBody"]
+    assert (event["action"], event["userId"], event["username"]["name"]) == (
+        "Delete",
+        USERS[2].id,
+        USERS[2].name,
+    )
+    assert event["eventTime"] == iso(deletion.at_ms)
+    parsed = parse_body(receiver.bodies).events
+    assert [(e.ignore_reason, e.deletion) for e in parsed] == [
+        (None, None),
+        (None, "audit action Delete"),
+    ]
+
+
+def test_a_deletion_on_both_topics(simulator: SimulatorServer, receiver: Receiver) -> None:
+    notify(simulator, receiver)
+    simulator.state.notify_topics = ["audit", "object"]
+    simulator.state.delete_flow(DEMO_FLOW_ID)
+    delivered(simulator)
+    flow, audit = receiver.bodies
+    assert flow["eventBody"]["currentOperation"]["actionName"] == "DELETE"
+    assert audit["eventBody"]["action"] == "Delete"
+
+
+def test_notify_topics_over_http(api: Api, simulator: SimulatorServer, receiver: Receiver) -> None:
+    settings = {"notifyUrl": receiver.hook, "notifyTopics": ["audit"]}
+    shown = api.control("POST", "/config", settings).json()
+    assert (shown["notifyTopics"], shown["notifyForm"]) == (["audit"], "direct")
+    simulator.state.notify_retry = FAST
+    api.control("POST", f"/strategies/{DEMO_FLOW_ID}/versions", {"count": 1})
+    delivered(simulator)
+    assert [b["topicName"] for b in receiver.bodies] == [audit_topic(DEMO_FLOW_ID)]
+
+    for bad in ({"notifyTopics": []}, {"notifyTopics": "audit"}, {"notifyTopics": ["sns"]}):
+        response = api.control("POST", "/config", bad)
+        assert response.status_code == 400, bad
+        assert "object, audit" in response.text
+    assert simulator.state.notify_topics == ("audit",)
+
+
+def test_bad_topics_are_refused_from_python(simulator: SimulatorServer) -> None:
+    with pytest.raises(ValueError, match="non-empty list of object, audit"):
+        simulator.state.notify_topics = ["flows"]
+    assert simulator.state.notify_topics == ("object",)
