@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .notify import check_form
+from .notify import OBJECT_TOPIC, check_form, check_topics
 from .state import SHUFFLED, VERSION_ORDERS
 from .web import current_state, json_response
 
@@ -115,12 +115,14 @@ def corrupt_next() -> Response:
     return Response(status=204)
 
 
-NOTIFY_KEYS = ("notifyUrl", "notifyForm", "notifyToken", "notifyProgress")
+NOTIFY_KEYS = ("notifyUrl", "notifyForm", "notifyToken", "notifyProgress", "notifyTopics")
 
 
 @control.post("/config")
 def configure() -> Response:
-    """``{"latency", "tokenLifetime", "rateLimitPerMinute", "notify..."}``: change what is given.
+    """``{"latency", "tokenLifetime", "rateLimitPerMinute", "rateLimit...", "notify..."}``:
+    change what is given (``rateLimitAllowed`` per ``rateLimitWindowSeconds``, 429s with
+    ``Retry-After`` or not: ``rateLimitRetryAfter``).
 
     Answers with the settings; the ``notify`` ones once notifications are on or being set,
     the token shown only as whether one is set.
@@ -133,6 +135,7 @@ def configure() -> Response:
         state.token_lifetime = _number(body, "tokenLifetime", 86_400)
     if "rateLimitPerMinute" in body:
         state.rate_limit_per_minute = _number(body, "rateLimitPerMinute", None)
+    state.rate_limit.configure_from(body)
     if "versionOrder" in body:
         if body["versionOrder"] not in VERSION_ORDERS:
             raise _BadInput(f"versionOrder must be one of {', '.join(VERSION_ORDERS)}")
@@ -142,6 +145,7 @@ def configure() -> Response:
         "latency": state.latency,
         "tokenLifetime": state.token_lifetime,
         "rateLimitPerMinute": state.rate_limit_per_minute,
+        **state.rate_limit.shown(body),
     }
     if "versionOrder" in body or state.version_order != SHUFFLED:
         shown["versionOrder"] = state.version_order
@@ -150,6 +154,8 @@ def configure() -> Response:
         shown["notifyForm"] = state.notify_form
         shown["notifyToken"] = state.notify_token is not None
         shown["notifyProgress"] = state.notify_progress
+        if "notifyTopics" in body or state.notify_topics != (OBJECT_TOPIC,):
+            shown["notifyTopics"] = list(state.notify_topics)
     return json_response(shown)
 
 
@@ -171,6 +177,8 @@ def _configure_notifications(body: dict[str, Any]) -> None:
         if not isinstance(body["notifyProgress"], bool):
             raise _BadInput("notifyProgress must be true or false")
         changes["notifyProgress"] = body["notifyProgress"]
+    if "notifyTopics" in body:  # ["object"], ["audit"] or both
+        changes["notifyTopics"] = check_topics(body["notifyTopics"])
     state = current_state()
     if "notifyUrl" in changes:
         state.notify_url = changes["notifyUrl"]
@@ -180,6 +188,8 @@ def _configure_notifications(body: dict[str, Any]) -> None:
         state.notify_form = changes["notifyForm"]
     if "notifyProgress" in changes:
         state.notify_progress = changes["notifyProgress"]
+    if "notifyTopics" in changes:
+        state.notify_topics = changes["notifyTopics"]
 
 
 @control.get("/notifications")

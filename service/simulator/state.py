@@ -11,7 +11,6 @@ import secrets
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -23,29 +22,33 @@ from .data import (
     USERS,
     Item,
     Person,
+    Version,
     build_item,
     make_version,
     now_ms,
     seed,
 )
 from .notify import (
+    AUDIT_TOPIC,
     DIRECT,
+    OBJECT_TOPIC,
     NotificationRecord,
     Notifier,
     RetryPolicy,
+    audit_event,
     check_form,
+    check_topics,
     flow_delete_event,
     flow_events,
+    flow_version_audit,
     outgoing,
     strategy_event,
 )
+from .ratelimit import WINDOW_SECONDS, RateLimit, RateStatus
 
 SHUFFLED = "shuffled"
 NEWEST_FIRST = "newest-first"
 VERSION_ORDERS = (SHUFFLED, NEWEST_FIRST)
-
-WINDOW_SECONDS = 60.0
-DEFAULT_ALLOWED = 300  # Genesys' documented default per token and minute
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,6 @@ class Corruption:
 
 
 @dataclass(frozen=True)
-class RateStatus:
-    """Where a request stands against the per-minute limit, for the ``inin-ratelimit-*`` headers."""
-
-    allowed: bool
-    limit: int
-    count: int
-    reset: int
-
-
-@dataclass(frozen=True)
 class FlowDeletion:
     """When (epoch ms) and by whom a flow was deleted (``DELETE /api/v2/flows/{id}``)."""
 
@@ -110,7 +103,7 @@ class SimulatorState:
         self.client_secret = client_secret
         self.latency: float = 0.0
         self.token_lifetime: int = 86_400
-        self.rate_limit_per_minute: int | None = None
+        self.rate_limit = RateLimit()
         # Genesys documents no order for a flow's versions: listed in a seeded shuffle by
         # default ("shuffled"), or "newest-first".
         self.version_order: str = SHUFFLED
@@ -121,12 +114,12 @@ class SimulatorState:
         self._faults: list[Fault] = []
         self._corruptions: list[Corruption] = []
         self._requests: list[RequestRecord] = []
-        self._window: deque[float] = deque()
         # Notifications of new versions: off until a URL is set.
         self.notify_url: str | None = None
         self._notify_form = DIRECT
         self.notify_token: str | None = None
         self.notify_progress: bool = False
+        self._notify_topics: tuple[str, ...] = (OBJECT_TOPIC,)  # and/or AUDIT_TOPIC
         self._notifications: list[NotificationRecord] = []
         self._notifier = Notifier(self._record_notification)
 
@@ -146,7 +139,13 @@ class SimulatorState:
                 source_type, item_id, name or default, item_type, versions, newest, HOUR_MS
             )
             self._items[item.id] = item
-            return item.id
+            url, form, token = self.notify_url, self._notify_form, self.notify_token
+            # A new flow is no new version (its own topic stays quiet), but it is audited.
+            created = source_type == FLOW and url is not None and AUDIT_TOPIC in self.notify_topics
+            notifications = [audit_event(item, "Create", USERS[0], now_ms())] if created else []
+        if url is not None:
+            self._notifier.submit(outgoing(notifications, url, form, token))
+        return item_id
 
     def add_versions(
         self,
@@ -183,10 +182,7 @@ class SimulatorState:
             notifications = []
             if url is not None:
                 for version in made:
-                    if item.source_type == FLOW:
-                        notifications += flow_events(item, version, self.notify_progress)
-                    else:
-                        notifications.append(strategy_event(item, version))
+                    notifications += self._version_notifications(item, version)
         if url is not None:
             self._notifier.submit(outgoing(notifications, url, form, token))
         return [version.id for version in made]
@@ -212,9 +208,26 @@ class SimulatorState:
             self._notifier.submit(outgoing(notifications, url, form, token))
         return deletion
 
+    def _version_notifications(self, item: Item, version: Version) -> list[dict[str, Any]]:
+        """What Genesys sends when ``version`` of ``item`` is made, on the topics notified."""
+        found: list[dict[str, Any]] = []
+        if OBJECT_TOPIC in self.notify_topics:
+            if item.source_type == FLOW:
+                found += flow_events(item, version, self.notify_progress)
+            else:
+                found.append(strategy_event(item, version))
+        if AUDIT_TOPIC in self.notify_topics and item.source_type == FLOW:
+            found.append(flow_version_audit(item, version))
+        return found
+
     def deletion_notifications(self, item: Item, deletion: FlowDeletion) -> list[dict[str, Any]]:
         """What Genesys sends when ``item`` is deleted: the hook for every notification form."""
-        return [flow_delete_event(item, deletion.by)]
+        found: list[dict[str, Any]] = []
+        if OBJECT_TOPIC in self.notify_topics:
+            found.append(flow_delete_event(item, deletion.by))
+        if AUDIT_TOPIC in self.notify_topics:
+            found.append(audit_event(item, "Delete", deletion.by, deletion.at_ms))
+        return found
 
     def restore_flow(self, flow_id: str) -> None:
         """Bring a deleted flow back (as an org restoring one would): live and listed again."""
@@ -261,6 +274,16 @@ class SimulatorState:
     @notify_form.setter
     def notify_form(self, form: str) -> None:
         self._notify_form = check_form(form)
+
+    @property
+    def notify_topics(self) -> tuple[str, ...]:
+        """Which topics changes are notified on: ``"object"`` (``v2.flows.{id}``,
+        ``v2.routing.strategies.{id}``) and/or ``"audit"`` (the audit topic, flows only)."""
+        return self._notify_topics
+
+    @notify_topics.setter
+    def notify_topics(self, topics: list[str] | tuple[str, ...]) -> None:
+        self._notify_topics = check_topics(topics)
 
     @property
     def notify_retry(self) -> RetryPolicy:
@@ -361,28 +384,22 @@ class SimulatorState:
 
     # Rate limit -------------------------------------------------------------------------
 
+    @property
+    def rate_limit_per_minute(self) -> int | None:
+        """The enforced allowance per minute (None: none); see ``rate_limit`` for the window."""
+        return self.rate_limit.per_minute
+
+    @rate_limit_per_minute.setter
+    def rate_limit_per_minute(self, allowed: int | None) -> None:
+        self.rate_limit.configure(allowed=allowed, window=WINDOW_SECONDS)
+
     def admit(self, now: float) -> RateStatus:
-        """Count one API request against the rolling minute, unless it is over the limit."""
-        with self._lock:
-            status = self._rate_status(now)
-            if not status.allowed:
-                return status
-            self._window.append(now)
-            return replace(status, count=status.count + 1)
+        """Count one API request in the rate-limit window, unless it is over the limit."""
+        return self.rate_limit.admit(now)
 
     def rate_status(self, now: float) -> RateStatus:
         """The current standing, without counting a request."""
-        with self._lock:
-            return self._rate_status(now)
-
-    def _rate_status(self, now: float) -> RateStatus:
-        while self._window and self._window[0] <= now - WINDOW_SECONDS:
-            self._window.popleft()
-        limit = self.rate_limit_per_minute
-        count = len(self._window)
-        reset = WINDOW_SECONDS - (now - self._window[0]) if self._window else WINDOW_SECONDS
-        allowed = limit is None or count < limit
-        return RateStatus(allowed, limit or DEFAULT_ALLOWED, count, max(1, math.ceil(reset)))
+        return self.rate_limit.status(now)
 
     # Request log ------------------------------------------------------------------------
 
