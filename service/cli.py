@@ -54,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="send notifications as Genesys does (direct, default) "
         "or as an EventBridge API destination does (eventbridge)",
     )
+    simulate.add_argument(
+        "--rate-limit",
+        type=_rate_limit_arg,
+        metavar="N/SECONDS",
+        help="enforce N API requests per window of SECONDS (e.g. 300/10); default: "
+        "not enforced, the headers showing 300 per 60 s",
+    )
+    simulate.add_argument(
+        "--no-retry-after",
+        action="store_true",
+        help="answer a request over the rate limit 429 without Retry-After "
+        "(the inin-ratelimit-reset header still says when the window resets)",
+    )
 
     commands.add_parser("demo", help="the whole pipeline on embedded defaults, with a summary")
 
@@ -154,6 +167,19 @@ def _head_arg(value: str) -> tuple[int, str]:
     return int(seq), digest
 
 
+def _rate_limit_arg(value: str) -> tuple[int, float]:
+    allowed, _, seconds = value.partition("/")
+    try:
+        pair = (int(allowed), float(seconds))
+    except ValueError:
+        pair = (0, 0.0)
+    if pair[0] < 1 or not 0 < pair[1] <= 86_400:
+        raise argparse.ArgumentTypeError(
+            f"must be N/SECONDS, N requests (1 or more) per window of SECONDS, got {value!r}"
+        )
+    return pair
+
+
 def _count_arg(value: str) -> int:
     try:
         number = int(value)
@@ -207,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 notify_url=args.notify_url,
                 notify_form=args.notify_form,
                 notify_token=settings.inbound_token,
+                rate_limit=args.rate_limit,
+                retry_after=not args.no_retry_after,
             )
             return 0
     except (ConfigError, UsageError) as exc:
