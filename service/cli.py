@@ -330,12 +330,21 @@ def _worker(settings: Settings) -> int:
 def _sweep(settings: Settings, args: argparse.Namespace) -> int:
     from .genesys.client import GenesysClient
     from .ledger import Ledger
-    from .sweep import discover, sweep_known
+    from .progress import TerminalProgress
+    from .sweep import LISTINGS, discover, sweep_known
 
     found: list[tuple[str, str]] = []
+    listed = True
     if args.discover:
-        with GenesysClient.from_settings(settings) as client:
-            discovered = discover(client)
+        progress = TerminalProgress()
+        try:
+            with GenesysClient.from_settings(settings) as client:
+                discovered = discover(client, progress)
+        finally:
+            progress.clear()
+        for source_type, why in discovered.failed:  # one line each, then on with the others
+            print(f"archiver: {source_type} listing failed, skipped: {why}", file=sys.stderr)
+        listed = len(discovered.failed) < len(LISTINGS)
         skipped = ""
         if discovered.skipped:
             skipped = f", skipped {len(discovered.skipped)} with a non-UUID id"
@@ -350,7 +359,7 @@ def _sweep(settings: Settings, args: argparse.Namespace) -> int:
         f"sweep: {result.strategies} strategies, {result.queued} job(s) queued, "
         f"{result.joined} joined a waiting job"
     )
-    return 0
+    return 0 if listed else 1  # every listing failed: the org was not discovered
 
 
 def _open_existing_ledger(settings: Settings) -> Ledger:

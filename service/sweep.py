@@ -5,13 +5,14 @@ Objects marked deleted are passed over; listing entries that say they are delete
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from .archive.gone import deleted_body
-from .errors import UpstreamError, UsageError
+from .errors import UpstreamError, UsageError, ValidationFailed
 from .genesys.client import GenesysClient
-from .genesys.sources import discover_flows, list_routing_strategies
+from .genesys.sources import ProgressFn, discover_flows, list_routing_strategies
 from .ids import require_uuid
 from .ledger import Ledger
 
@@ -30,13 +31,22 @@ class SweepResult:
         return self.queued + self.joined
 
 
+# What discovery lists, in this order: flows first, the one source every org has.
+LISTINGS: tuple[tuple[str, str, Callable[[GenesysClient], Iterator[dict[str, Any]]]], ...] = (
+    ("flow", "listing flows", discover_flows),
+    ("routing-strategy", "listing routing strategies", list_routing_strategies),
+)
+
+
 @dataclass(frozen=True)
 class Discovered:
-    """What discovery found in the org: (id, source type) pairs, and ids it had to skip."""
+    """What discovery found in the org: (id, source type) pairs, ids it had to skip, and
+    the listings that failed (source type, why), which discovery went on without."""
 
     flows: list[tuple[str, str]]
     routing_strategies: list[tuple[str, str]]
     skipped: list[str]
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def all(self) -> list[tuple[str, str]]:
@@ -66,25 +76,35 @@ def sweep_known(ledger: Ledger, discovered: Iterable[tuple[str, str]] = ()) -> S
     return enqueue_all(ledger, plan)
 
 
-def discover(client: GenesysClient) -> Discovered:
-    """Every flow of the org (all types) and every routing strategy, if the org has any.
+def discover(client: GenesysClient, progress: ProgressFn | None = None) -> Discovered:
+    """Every flow of the org (all types) and every routing strategy, if the org has any;
+    entries that say they are deleted are left out.
 
-    Real Genesys Cloud has no routing strategy listing: its 404 means "none".
+    A listing that fails (a plain Genesys Cloud org has no routing strategy listing: 404)
+    is recorded in ``failed`` and the other listings go on.
     """
     skipped: list[str] = []
-    live = (f for f in discover_flows(client) if not deleted_body(f))
-    flows = _valid(((f["id"], "flow") for f in live), skipped)
-    try:
-        listed = [
-            (s["id"], "routing-strategy")
-            for s in list_routing_strategies(client)
-            if not deleted_body(s)
-        ]
-    except UpstreamError as exc:
-        if exc.status != 404:
-            raise
-        listed = []
-    return Discovered(flows, _valid(listed, skipped), skipped)
+    failed: list[tuple[str, str]] = []
+    found: dict[str, list[tuple[str, str]]] = {}
+    for source_type, stage, listing in LISTINGS:
+        try:
+            items = []
+            for item in listing(client):
+                items.append(item)
+                if progress:
+                    progress(stage, len(items), None)
+        except (UpstreamError, ValidationFailed) as exc:
+            failed.append((source_type, _failure(source_type, exc)))
+            continue
+        live = ((i["id"], source_type) for i in items if not deleted_body(i))
+        found[source_type] = _valid(live, skipped)
+    return Discovered(found.get("flow", []), found.get("routing-strategy", []), skipped, failed)
+
+
+def _failure(source_type: str, exc: UpstreamError | ValidationFailed) -> str:
+    if isinstance(exc, UpstreamError) and exc.status == 404 and source_type == "routing-strategy":
+        return f"{exc} (a plain Genesys Cloud org has no routing strategies)"
+    return str(exc)
 
 
 def _valid(found: Iterable[tuple[str, str]], skipped: list[str]) -> list[tuple[str, str]]:
