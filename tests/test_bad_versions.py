@@ -21,6 +21,7 @@ from service.archive import Archiver, open_archiver
 from service.config import Settings
 from service.errors import ValidationFailed
 from service.genesys.sources import Version, version_order
+from service.jobs import run_archive_job
 from service.ledger import Ledger
 from service.simulator import SimulatorServer
 from tests.conftest import ARCHIVER, cli_env
@@ -238,3 +239,47 @@ def test_a_shuffled_listing_is_archived_newest_first(
     assert run.archive is not None
     payload = stored(archiver, run.archive.location)
     assert [row["versionNumber"] for row in payload["versionMatrix"]] == list(range(12, 0, -1))
+
+
+# Routing strategies and jobs ---------------------------------------------------------------
+
+
+def test_a_bad_routing_version_is_left_out_too(
+    archiver: Archiver, simulator: SimulatorServer
+) -> None:
+    strategy_id = simulator.state.add_strategy("routing-strategy", versions=3)
+    path = f"/api/v2/routing/strategies/{strategy_id}/versions"
+    simulator.state.corrupt_next(path, field="items.0.createdDate", value=12)
+
+    run = archiver.run(strategy_id, "routing-strategy")
+
+    assert run.archive is not None and len(run.archive.version_ids) == 2
+    (bad,) = run.skipped
+    assert bad.reason == "createdDate: must be of string type"
+    assert bad.version_id not in run.archive.version_ids
+
+
+def test_a_partial_listing_clears_only_the_entries_it_saw_pass(tmp_path: Path) -> None:
+    sid = "0b0e4a4c-4c6a-4f7e-9d3b-7a1f2e3d4c5b"
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        ledger.record_skipped(sid, "routing-strategy", [("a", "bad a"), ("b", "bad b")])
+        # A routing listing that stopped early saw neither again: both stay; "a" passed now.
+        ledger.record_skipped(sid, "routing-strategy", [], complete=False, passed=["a"])
+        assert [s["versionId"] for s in ledger.skipped_versions([sid])[sid]] == ["b"]
+        # A complete listing without "b": it is gone from Genesys, or fixed.
+        ledger.record_skipped(sid, "routing-strategy", [], complete=True)
+        assert ledger.skipped_versions([sid]) == {}
+
+
+def test_a_job_whose_every_entry_is_bad_fails_without_retrying(
+    archiver: Archiver, simulator: SimulatorServer
+) -> None:
+    flow_id = new_flow(simulator, 0)
+    add_version(simulator, flow_id, missing=["dateCreated"])
+
+    outcome = run_archive_job(archiver, flow_id, "flow")
+
+    assert not outcome.ok and not outcome.retryable
+    assert outcome.error == (
+        f"every version entry of flow {flow_id} is malformed: 1.0: {MISSING_DATE}"
+    )

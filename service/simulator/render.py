@@ -6,6 +6,7 @@ section 3 (routing strategies), so clients built against the simulator parse Gen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,7 +179,7 @@ def flow_configuration(item: Item, version: Version) -> dict[str, Any]:
     }
 
 
-def _transfer_task(key: Any, tracking: int, n: int, queue: Person) -> dict[str, Any]:
+def _transfer_task(key: Callable[..., str], tracking: int, n: int, queue: Person) -> dict[str, Any]:
     """A task that transfers to ``queue`` and, should that fail, disconnects."""
     transfer, disconnect = key("task", str(n), "transfer"), key("task", str(n), "disconnect")
     return {
