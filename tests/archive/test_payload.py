@@ -99,3 +99,16 @@ def test_a_bad_payload_names_each_bad_field() -> None:
         encode(payload)
     assert set(caught.value.fields) == {"strategyName", "versionMatrix.0.createdDate"}
     assert "versionMatrix.0.createdDate" in str(caught.value)
+
+
+def test_ids_of_any_form_are_ordered_and_capped_by_number_then_the_rest() -> None:
+    def odd(version_id: str, number: int) -> Version:
+        return Version(version_id, number, NOW, NOW, None, {"id": version_id})
+
+    listed = [odd("3.0", 3), odd("10.0", 10), odd("3.0-debug", 3), odd("3.10", 3), odd("9", 9)]
+    capped = select_versions(listed, Retention(max_versions=3), NOW)
+    assert [v.version_id for v in capped] == ["10.0", "9", "3.10"]
+    payload = build_payload(STRATEGY, listed, retention=Retention(), total_versions=10, now=NOW)
+    matrix = [(r["versionId"], r["versionNumber"]) for r in payload["versionMatrix"]]
+    assert matrix == [("10.0", 10), ("9", 9), ("3.10", 3), ("3.0-debug", 3), ("3.0", 3)]
+    encode(payload)  # a valid payload
