@@ -14,6 +14,8 @@ from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.conftest import ARCHIVER, cli_env
 
+ROUTING = "routing-strategy"
+
 
 def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -59,7 +61,7 @@ def test_missing_credentials_exit_2_naming_the_variable(
 ) -> None:
     env = cli_env(simulator, tmp_path)
     del env["GENESYS_CLIENT_SECRET"]
-    result = archiver("archive", DEMO_STRATEGY_ID, env=env, cwd=tmp_path)
+    result = archiver("archive", DEMO_STRATEGY_ID, "--source", ROUTING, env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "GENESYS_CLIENT_SECRET is required" in result.stderr
     assert simulator.state.requests == []
@@ -71,7 +73,7 @@ def test_refused_archive_exits_1_with_the_endpoint_message(
     with ArchivalSink() as sink:
         sink.state.fail_next(422, message="retentionPolicy.maxVersions exceeds quota")
         env = cli_env(simulator, tmp_path, ARCHIVAL_ENDPOINT=sink.url)
-        result = archiver("archive", DEMO_STRATEGY_ID, env=env, cwd=tmp_path)
+        result = archiver("archive", DEMO_STRATEGY_ID, "--source", ROUTING, env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "retentionPolicy.maxVersions exceeds quota" in result.stderr
     assert "test-secret-value" not in result.stderr + result.stdout
@@ -81,7 +83,8 @@ def test_genesys_failure_exits_1_with_a_clear_message(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     simulator.state.inject_fault(500, times=10, path="/api/v2/routing")
-    result = archiver("archive", DEMO_STRATEGY_ID, env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    env = cli_env(simulator, tmp_path)
+    result = archiver("archive", DEMO_STRATEGY_ID, "--source", ROUTING, env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("archiver: ")
     assert "500" in result.stderr

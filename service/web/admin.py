@@ -29,7 +29,8 @@ _UUID = {"type": "string", "check_with": check_uuid}
 _ARCHIVE_REQUEST = Validator(
     {
         "strategyId": {**_UUID, "required": True},
-        "sourceType": {"type": "string", "required": True, "allowed": ["flow", "routing-strategy"]},
+        # Optional: flow, the one source every Genesys Cloud org has (contract section 3).
+        "sourceType": {"type": "string", "allowed": ["flow", "routing-strategy"]},
         "full": {"type": "boolean"},
     },
     allow_unknown=False,
@@ -66,7 +67,10 @@ def request_archive() -> tuple[Response, int]:
     strategy_id = body["strategyId"].lower()
     with ledger().transaction():
         job_id, joined = ledger().enqueue(
-            strategy_id, body["sourceType"], reason="admin", full=bool(body.get("full"))
+            strategy_id,
+            body.get("sourceType", "flow"),
+            reason="admin",
+            full=bool(body.get("full")),
         )
         ledger().audit("admin.archive_requested", strategy_id, jobId=job_id, joined=joined)
     return jsonify({"jobId": job_id}), 202

@@ -19,7 +19,7 @@ def test_killed_during_submission_is_finished_exactly_once(
 ) -> None:
     with ArchivalSink() as sink:
         env = cli_env(simulator, tmp_path, ARCHIVAL_ENDPOINT=sink.url)
-        command = [*ARCHIVER, "archive", DEMO_STRATEGY_ID]
+        command = [*ARCHIVER, "archive", DEMO_STRATEGY_ID, "--source", "routing-strategy"]
         release = sink.state.hold_next(store_first=endpoint_stored_it)
         victim = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL)
         try:

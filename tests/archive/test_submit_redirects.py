@@ -71,7 +71,7 @@ def test_archive_command_reports_the_redirect_and_records_the_archive_rejected(
         if os.environ.get("PYTHONPATH"):
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         result = subprocess.run(
-            [*ARCHIVER, "archive", DEMO_STRATEGY_ID],
+            [*ARCHIVER, "archive", DEMO_STRATEGY_ID, "--source", "routing-strategy"],
             env=env,
             cwd=tmp_path,
             capture_output=True,
