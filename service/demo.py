@@ -90,16 +90,19 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         sim.state.add_versions(DEMO_STRATEGY_ID, 1)
         _wait(lambda: len(admin.archives()) >= 2, "the first archives")
         _show(admin.archives())
-        _say("3. One more flow version: only that one is archived")
+        _say("3. One more flow version, announced on the audit topic through EventBridge")
+        _say("   (the change topic known to reach EventBridge): only that one is archived")
         sim.state.notify_form = "eventbridge"
+        sim.state.notify_topics = ["audit"]
         new = sim.state.add_versions(DEMO_FLOW_ID, 1)
         _wait(lambda: len(admin.archives()) >= 3, "the incremental archive")
         latest = admin.archives()[0]
-        _say(f"   newest archive holds {latest['versionIds']} (published: {new})\n")
+        _say(f"   newest archive holds {latest['versionIds']} (published: {new})")
+        _say(f"   {_who(folder)}\n")
         _show(admin.archives())
         _say("4. An admin asks for a strategy Genesys does not know: the job dies at once")
         admin.post("/archives", {"strategyId": MISSING_STRATEGY, "sourceType": "flow"})
-        _say("5. The flow is deleted in Genesys: its DELETE notification marks it deleted")
+        _say("5. The flow is deleted in Genesys: its audit Delete event marks it deleted")
         _say("   (one strategy.deleted event; its archives stay, the sweep passes it over)")
         sim.state.delete_flow(DEMO_FLOW_ID)
         _wait(lambda: len(receiver.received) >= 5 and len(github.dispatches) >= 5, "the events")
@@ -130,6 +133,16 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         return 1
     _say(f"Audit log: {checked} entries, hash chain intact")
     return 0
+
+
+def _who(folder: Path) -> str:
+    """Who made the change the newest recorded event announces, as the ledger has it."""
+    with Ledger(folder / "ledger.db") as ledger:
+        (event,) = ledger.list_events(limit=1)
+    return (
+        f"event {event['topic']}: by {event['user_name'] or event['user_id'] or 'unknown'}"
+        f" (OAuth client {event['client_id'] or 'unknown'})"
+    )
 
 
 class _Admin:
