@@ -4,8 +4,9 @@ Genesys answers every API call with ``inin-ratelimit-allowed`` (requests allowed
 current window), ``inin-ratelimit-count`` (requests counted in it so far) and
 ``inin-ratelimit-reset`` (seconds until it resets). The limit is per token, and a process
 holds one token per client (``auth.py``), so one ``Pacer`` per client paces every thread:
-requests go as fast as the work allows while the window has room, and once the window's
-allowance is spent, every thread waits for the reset instead of drawing a 429.
+the first half of a window's allowance goes as fast as the work allows (a short job never
+waits), the rest is spaced evenly over what is left of the window, and once the allowance
+is spent every thread waits for the reset instead of drawing a 429.
 
 The first request of a window (the probe) goes alone: its answer says where the new
 window stands. The reset is read as an upper bound (whole seconds, rounded up), so the
@@ -15,6 +16,7 @@ end of a window is the earliest ``answer time + reset`` seen in it.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -28,6 +30,7 @@ COUNT = "inin-ratelimit-count"
 RESET = "inin-ratelimit-reset"
 DEFAULT_429_WAIT = 60.0  # a 429 that says neither Retry-After nor reset waits a minute
 _PROBE_POLL = 1.0  # a thread waiting for a probe's answer looks again this often
+BURST_SHARE = 0.5  # of a window's allowance sent at once; the rest spaced to its end
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Pacer:
         self._allowed = 0
         self._used = 0  # requests of the current window: sent by us, or counted by Genesys
         self._in_flight = 0
+        self._spread_from: float | None = None  # when the window's burst share ran out
         self._hold_until = 0.0  # after a 429: nobody sends before this time
         self.waited = 0.0  # seconds threads spent waiting here, all threads together
         self.holds = 0  # 429s that stopped every thread
@@ -144,9 +148,21 @@ class Pacer:
             return None
         if not self._known or now >= self._end:
             return _PROBE_POLL if self._probing else None
-        if self._used < self._allowed:
-            return None
-        return self._end - now
+        if self._used >= self._allowed:
+            return self._end - now
+        due = self._due(now)
+        return None if due <= now else due - now
+
+    def _due(self, now: float) -> float:
+        """When the window's next request may go: at once within the burst share, then
+        evenly spaced so that the allowance lasts until the window's end."""
+        burst = math.ceil(self._allowed * BURST_SHARE)
+        if self._used < burst:
+            return now
+        if self._spread_from is None:
+            self._spread_from = now
+        interval = (self._end - self._spread_from) / max(1, self._allowed - burst)
+        return self._spread_from + (self._used - burst) * interval
 
     def _take(self, now: float) -> Ticket:
         self._in_flight += 1
@@ -170,6 +186,7 @@ class Pacer:
         self._allowed = rate.allowed
         self._used = rate.count + self._in_flight
         self._end = now + rate.reset
+        self._spread_from = None
 
 
 K = TypeVar("K", bound=Hashable)

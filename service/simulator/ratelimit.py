@@ -39,6 +39,7 @@ class RateLimit:
         self.refused = 0  # 429s answered for the limit
         self._opened: float | None = None  # when the current window opened
         self._count = 0
+        self._closed: list[int] = []  # requests counted in each window that has ended
 
     def configure(
         self,
@@ -53,6 +54,7 @@ class RateLimit:
         if window is not None and not 0 < window <= 86_400:
             raise ValueError("rateLimitWindowSeconds must be more than 0 and at most 86400")
         with self._lock:
+            self._closed = []
             if allowed is not False:
                 self.allowed = allowed
             if window is not None:
@@ -72,6 +74,7 @@ class RateLimit:
         """Count one API request in the window, unless the window's allowance is spent."""
         with self._lock:
             if self._opened is None or now >= self._opened + self.window:
+                self._close()
                 self._opened, self._count = now, 0
             status = self._status(now)
             if not status.allowed:
@@ -84,8 +87,19 @@ class RateLimit:
         """The current standing, without counting a request."""
         with self._lock:
             if self._opened is not None and now >= self._opened + self.window:
+                self._close()
                 self._opened, self._count = None, 0
             return self._status(now)
+
+    def counts(self) -> list[int]:
+        """Requests counted in each window since the last ``configure``, oldest first (the
+        current one last): how full a paced client kept them."""
+        with self._lock:
+            return self._closed + ([self._count] if self._opened is not None else [])
+
+    def _close(self) -> None:
+        if self._opened is not None:
+            self._closed.append(self._count)
 
     def _status(self, now: float) -> RateStatus:
         remaining = self.window if self._opened is None else self._opened + self.window - now

@@ -4,6 +4,7 @@ headers are honest; a 429 without Retry-After waits for the window's reset."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 
@@ -121,3 +122,18 @@ def test_rate_headers_are_read_case_insensitively_and_only_when_complete():
 )
 def test_a_429_waits_for_retry_after_else_the_reset_else_a_minute(headers, expected):
     assert rate_limit_wait(headers, now=time.time()) == expected
+
+
+def test_past_half_the_allowance_requests_are_spaced_to_the_window_end(simulator, settings):
+    simulator.state.rate_limit.configure(allowed=10, window=2.0)
+
+    with GenesysClient.from_settings(settings, retry=FAST) as client:
+        for _ in range(10):
+            client.get(FLOW)
+
+    arrived = [r.at for r in simulator.state.requests if r.path == FLOW]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrived)]
+    assert max(gaps[:4]) < 0.2  # the first half at once
+    assert min(gaps[5:]) >= 0.3  # the rest about (2 s - burst) / 5 apart
+    assert arrived[-1] - arrived[0] < 2.0  # all ten within the one window
+    assert simulator.state.rate_limit.refused == 0
