@@ -350,7 +350,7 @@ def _sweep(settings: Settings, args: argparse.Namespace) -> int:
     from .genesys.client import GenesysClient
     from .ledger import Ledger
     from .progress import TerminalProgress
-    from .sweep import LISTINGS, discover, sweep_known
+    from .sweep import discover, sweep_known
 
     found: list[tuple[str, str]] = []
     listed = True
@@ -361,9 +361,13 @@ def _sweep(settings: Settings, args: argparse.Namespace) -> int:
                 discovered = discover(client, progress)
         finally:
             progress.clear()
-        for source_type, why in discovered.failed:  # one line each, then on with the others
-            print(f"archiver: {source_type} listing failed, skipped: {why}", file=sys.stderr)
-        listed = len(discovered.failed) < len(LISTINGS)
+        for failure in discovered.failed:  # one line each, then on with the others
+            print(
+                f"archiver: {failure.source_type} listing failed, skipped: {failure.reason}",
+                file=sys.stderr,
+            )
+        # A listing the org lacks (404) is no failure; any other is, once the rest is done.
+        listed = all(failure.absent for failure in discovered.failed)
         skipped = ""
         if discovered.skipped:
             skipped = f", skipped {len(discovered.skipped)} with a non-UUID id"
@@ -378,7 +382,7 @@ def _sweep(settings: Settings, args: argparse.Namespace) -> int:
         f"sweep: {result.strategies} strategies, {result.queued} job(s) queued, "
         f"{result.joined} joined a waiting job"
     )
-    return 0 if listed else 1  # every listing failed: the org was not discovered
+    return 0 if listed else 1  # a listing failed: the org was not wholly discovered
 
 
 def _open_existing_ledger(settings: Settings) -> Ledger:

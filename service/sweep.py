@@ -39,14 +39,24 @@ LISTINGS: tuple[tuple[str, str, Callable[[GenesysClient], Iterator[dict[str, Any
 
 
 @dataclass(frozen=True)
+class ListingFailure:
+    """A listing discovery went on without; ``absent``: the org has no such listing (404,
+    as a plain Genesys Cloud org for routing strategies), which is no failure of the sweep."""
+
+    source_type: str
+    reason: str
+    absent: bool
+
+
+@dataclass(frozen=True)
 class Discovered:
     """What discovery found in the org: (id, source type) pairs, ids it had to skip, and
-    the listings that failed (source type, why), which discovery went on without."""
+    the listings that failed, which discovery went on without."""
 
     flows: list[tuple[str, str]]
     routing_strategies: list[tuple[str, str]]
     skipped: list[str]
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[ListingFailure] = field(default_factory=list)
 
     @property
     def all(self) -> list[tuple[str, str]]:
@@ -80,11 +90,11 @@ def discover(client: GenesysClient, progress: ProgressFn | None = None) -> Disco
     """Every flow of the org (all types) and every routing strategy, if the org has any;
     entries that say they are deleted are left out.
 
-    A listing that fails (a plain Genesys Cloud org has no routing strategy listing: 404)
-    is recorded in ``failed`` and the other listings go on.
+    A listing that fails is recorded in ``failed`` and the other listings go on; a 404
+    says the org has no such listing (a plain Genesys Cloud org has no routing strategies).
     """
     skipped: list[str] = []
-    failed: list[tuple[str, str]] = []
+    failed: list[ListingFailure] = []
     found: dict[str, list[tuple[str, str]]] = {}
     for source_type, stage, listing in LISTINGS:
         try:
@@ -94,17 +104,19 @@ def discover(client: GenesysClient, progress: ProgressFn | None = None) -> Disco
                 if progress:
                     progress(stage, len(items), None)
         except (UpstreamError, ValidationFailed) as exc:
-            failed.append((source_type, _failure(source_type, exc)))
+            failed.append(_failure(source_type, exc))
             continue
         live = ((i["id"], source_type) for i in items if not deleted_body(i))
         found[source_type] = _valid(live, skipped)
     return Discovered(found.get("flow", []), found.get("routing-strategy", []), skipped, failed)
 
 
-def _failure(source_type: str, exc: UpstreamError | ValidationFailed) -> str:
-    if isinstance(exc, UpstreamError) and exc.status == 404 and source_type == "routing-strategy":
-        return f"{exc} (a plain Genesys Cloud org has no routing strategies)"
-    return str(exc)
+def _failure(source_type: str, exc: UpstreamError | ValidationFailed) -> ListingFailure:
+    absent = isinstance(exc, UpstreamError) and exc.status == 404
+    if absent and source_type == "routing-strategy":
+        reason = f"{exc} (a plain Genesys Cloud org has no routing strategies)"
+        return ListingFailure(source_type, reason, absent)
+    return ListingFailure(source_type, str(exc), absent)
 
 
 def _valid(found: Iterable[tuple[str, str]], skipped: list[str]) -> list[tuple[str, str]]:

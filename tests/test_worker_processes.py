@@ -236,7 +236,8 @@ def test_sweep_discover_treats_a_404_strategy_listing_as_none(
 def test_sweep_discover_fails_with_1_or_2_as_the_contract_says(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    simulator.state.inject_fault(403, path="/api/v2/flows")
+    # Every listing refused (a failing listing is reported and the others go on).
+    simulator.state.inject_fault(403, times=2, path="/api/v2/")
     env = cli_env(simulator, tmp_path)
     refused = archiver("sweep", "--discover", env=env, cwd=tmp_path)
     assert refused.returncode == 1
