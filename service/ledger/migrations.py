@@ -225,6 +225,20 @@ def _audit_anchor(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0006_event_actor")
+def _event_actor(db: Database) -> None:
+    # Who made the change an event reports (the audit topic's user and OAuth client, a
+    # flow operation's user and client), so that listings can say who changed what.
+    db.executescript(
+        """
+        ALTER TABLE events ADD COLUMN user_id TEXT;
+        ALTER TABLE events ADD COLUMN user_name TEXT;
+        ALTER TABLE events ADD COLUMN client_id TEXT;
+        ALTER TABLE events ADD COLUMN client_name TEXT;
+        """
+    )
+
+
 @MIGRATIONS(name="0007_deletions")
 def _deletions(db: Database) -> None:
     # Deleted objects (contract section 11), per (id, source type): when and by whom, how
@@ -236,20 +250,6 @@ def _deletions(db: Database) -> None:
         ALTER TABLE strategy_sources ADD COLUMN deleted_by TEXT;
         ALTER TABLE strategy_sources ADD COLUMN deleted_reason TEXT;
         ALTER TABLE strategy_sources ADD COLUMN seen_at TEXT;
-        """
-    )
-
-
-@MIGRATIONS(name="0006_event_actor")
-def _event_actor(db: Database) -> None:
-    # Who made the change an event reports (the audit topic's user and OAuth client, a
-    # flow operation's user and client), so that listings can say who changed what.
-    db.executescript(
-        """
-        ALTER TABLE events ADD COLUMN user_id TEXT;
-        ALTER TABLE events ADD COLUMN user_name TEXT;
-        ALTER TABLE events ADD COLUMN client_id TEXT;
-        ALTER TABLE events ADD COLUMN client_name TEXT;
         """
     )
 
