@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .config import Settings, load_settings
-from .errors import ArchiverError, ConfigError, LedgerError, UpstreamError, UsageError
+from .errors import ArchiverError, ConfigError, LedgerError, UsageError
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -279,8 +279,6 @@ def _archive(settings: Settings, args: argparse.Namespace) -> int:
             except ObjectDeleted as gone:
                 progress.clear()
                 return _deleted(settings, archiver.ledger, strategy_id, args.source, str(gone))
-            except UpstreamError as exc:
-                raise _wrong_source(exc, strategy_id, args.source) from None
     finally:
         progress.clear()
     print(summary_line(run, settings))
@@ -291,23 +289,6 @@ def _archive(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
-
-
-def _wrong_source(exc: UpstreamError, strategy_id: str, source_type: str) -> UpstreamError:
-    """A 404 for the id under one source: say which source was asked, suggest the other."""
-    base = {"flow": "/api/v2/flows", "routing-strategy": "/api/v2/routing/strategies"}
-    asked = [f"GET {base[source_type]}/{strategy_id}{tail}:" for tail in ("", "/versions")]
-    if exc.status != 404 or not any(what in str(exc) for what in asked):
-        return exc  # not about the object itself (a version's 404, say): as it was
-    names = {"flow": "flow", "routing-strategy": "routing strategy"}
-    other = next(s for s in SOURCE_TYPES if s != source_type)
-    return UpstreamError(
-        f"Genesys Cloud has no {names[source_type]} {strategy_id} (--source {source_type}); "
-        f"if it is a {names[other]}, use --source {other} ({exc})",
-        status=404,
-        code=exc.code,
-        body=exc.body,
-    )
 
 
 def _deleted(

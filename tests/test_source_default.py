@@ -8,6 +8,9 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from service.archive import open_archiver
+from service.config import Settings
+from service.jobs import run_archive_job
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.conftest import ADMIN_TOKEN, ARCHIVER, cli_env
 
@@ -57,3 +60,15 @@ def test_admin_archive_request_without_source_type_is_for_a_flow(client: FlaskCl
     assert answer.status_code == 202
     job = client.get(f"/jobs/{answer.get_json()['jobId']}", headers=AUTH).get_json()
     assert job["sourceType"] == "flow"
+
+
+def test_a_job_under_the_wrong_source_dies_with_the_same_hint(settings: Settings) -> None:
+    """The worker's job path says it too: the dead job's error is what an admin reads."""
+    with open_archiver(settings) as archiver:
+        outcome = run_archive_job(archiver, DEMO_STRATEGY_ID, "flow")
+    assert not outcome.ok and not outcome.retryable
+    assert outcome.error is not None
+    assert outcome.error.startswith(
+        f"Genesys Cloud has no flow {DEMO_STRATEGY_ID} (--source flow); "
+        "if it is a routing strategy, use --source routing-strategy ("
+    )

@@ -19,6 +19,8 @@ from ..genesys.sources import Source
 from ..ledger import Ledger
 
 GONE_STATUSES = frozenset({404, 410})
+_OTHER = {"flow": "routing-strategy", "routing-strategy": "flow"}
+_NAMES = {"flow": "flow", "routing-strategy": "routing strategy"}
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,27 @@ def watching(
     try:
         yield
     except UpstreamError as exc:
-        if exc.status not in GONE_STATUSES or not ledger.knows(strategy_id, source.source_type):
+        known = ledger.knows(strategy_id, source.source_type)
+        if exc.status == 404 and not known:
+            raise not_found(exc, source.source_type, strategy_id) from None
+        if exc.status not in GONE_STATUSES or not known:
             raise
         gone = ask_object(source, client, strategy_id)
         if gone is None:
             raise  # the object is there: the 404 was about something else, a failure
         raise ObjectDeleted(gone) from exc
+
+
+def not_found(exc: UpstreamError, source_type: str, strategy_id: str) -> UpstreamError:
+    """A 404 for an object Genesys never showed us: most often the wrong source type, so
+    the message (a command's, or a dead job's) says which was asked and suggests the other."""
+    if source_type not in _OTHER:
+        return exc
+    other = _OTHER[source_type]
+    return UpstreamError(
+        f"Genesys Cloud has no {_NAMES[source_type]} {strategy_id} (--source {source_type}); "
+        f"if it is a {_NAMES[other]}, use --source {other} ({exc})",
+        status=404,
+        code=exc.code,
+        body=exc.body,
+    )
