@@ -19,6 +19,7 @@ from .inbound.committer import GroupCommit
 from .ledger import Ledger
 from .ledger.pool import LedgerPool
 from .ops.logs import ensure_logging
+from .ops.metrics import install_hooks
 
 log = logging.getLogger("service.web")
 
@@ -33,6 +34,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     settings = load_settings(config) if config is not None else load_settings()
     settings.require("INBOUND_TOKEN", purpose="by the web process")
     ensure_logging(settings, "web")  # gunicorn's workers have it from gunicorn.conf.py
+    install_hooks()
     app = Flask("service")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["archiver.settings"] = settings

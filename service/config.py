@@ -18,9 +18,9 @@ from typing import Any
 from cerberus import Validator
 from dotenv import dotenv_values
 
+from .backoff import DELIVERIES, Backoff, deliveries
 from .errors import ConfigError
 from .http import public_url
-from .outbound.deliver import DeliverySchedule
 from .outbound.targets import Target, parse_targets
 from .validation import problems
 
@@ -140,7 +140,7 @@ class Settings:
     vcs_webhook_urls: tuple[str, ...] = ()
     vcs_webhook_secret: str | None = field(default=None, repr=False)
     vcs_targets: tuple[Target, ...] = ()
-    vcs_retry_schedule: DeliverySchedule = field(default_factory=DeliverySchedule)
+    vcs_retry_schedule: Backoff = DELIVERIES
     sweep_interval_seconds: int = 3600
     event_retention_days: int = 30  # 0: event bodies are kept forever
     port: int = 8000
@@ -266,7 +266,7 @@ def _build(values: Mapping[str, Any]) -> Settings:
     }
     if values.get("VCS_RETRY_SCHEDULE"):
         try:
-            kwargs["vcs_retry_schedule"] = DeliverySchedule.parse(values["VCS_RETRY_SCHEDULE"])
+            kwargs["vcs_retry_schedule"] = deliveries(values["VCS_RETRY_SCHEDULE"])
         except ValueError as exc:
             raise ConfigError(f"VCS_RETRY_SCHEDULE is invalid: {exc}") from None
     taken = {"GENESYS_REGION", "GENESYS_API_URL", "GENESYS_LOGIN_URL", "ARCHIVER_DB"}

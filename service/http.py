@@ -1,4 +1,9 @@
-"""What every HTTP client of the project shares: reading ``Retry-After`` and showing a URL.
+"""What every HTTP client of the project shares: its session, ``Retry-After``, showing a URL.
+
+``make_session`` builds the one ``requests.Session`` of each remote service: user agent,
+base headers, bearer token. Clients report every answer through ``observed``, and
+whoever wires the process registers what to do with it (metrics) with
+``on_response``: the clients need not know of metrics.
 
 Genesys Cloud, the archival endpoint and the delivery targets all answer 429 with a
 ``Retry-After``; one parser reads it for all three, and always caps it: a wait taken
@@ -11,11 +16,55 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-DAY = 86400.0  # the longest wait any client here takes from a Retry-After
+import requests
+
+from . import __version__
+from .backoff import DAY
+
+__all__ = ["DAY", "make_session", "observed", "on_response", "parse_retry_after", "public_url"]
+
+USER_AGENT = f"genesys-strategy-archiver/{__version__}"
+
+# Who hears of each answer of a remote service ("genesys", "archival"): status, or None
+# for no answer at all.
+Observer = Callable[[int | None], None]
+_OBSERVERS: dict[str, list[Observer]] = {}
+
+
+def make_session(
+    *, user_agent: str = USER_AGENT, auth: str | None = None, headers: Mapping[str, str] = {}
+) -> requests.Session:
+    """A session for one remote service; ``auth`` is a bearer token sent on every request.
+
+    Redirects are the caller's to refuse (``allow_redirects=False``), and so is the
+    ``timeout=`` of every call: requests has no default.
+    """
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    session.headers.update(headers)
+    if auth:
+        session.headers["Authorization"] = f"Bearer {auth}"
+    return session
+
+
+def on_response(service: str, observer: Observer) -> None:
+    """Call ``observer`` with every answer of ``service`` from now on (once, however often
+    it is registered)."""
+    observers = _OBSERVERS.setdefault(service, [])
+    if observer not in observers:
+        observers.append(observer)
+
+
+def observed(service: str, status: int | None) -> None:
+    """One try of a request to ``service`` ended with ``status`` (None: no answer)."""
+    for observer in _OBSERVERS.get(service, ()):
+        observer(status)
+
 
 _SECONDS = re.compile(r"\d+(?:\.\d+)?")  # delta-seconds; Genesys may send a fraction
 

@@ -25,11 +25,12 @@ from datetime import timedelta
 from functools import partial
 from types import FrameType
 
+from . import backoff
 from .archive import Archiver, open_archiver
 from .clock import iso, utcnow
 from .config import Settings
 from .jobs import Outcome, run_archive_job
-from .ledger import Job, JobRetry, LeaseLost, Ledger
+from .ledger import Job, LeaseLost, Ledger
 from .ops.logs import log_context, redact
 from .ops.metrics import observe_job
 from .outbound.deliver import Deliverer
@@ -143,9 +144,7 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.archiver_factory = archiver_factory
-        self.retry = JobRetry(
-            max_tries=settings.job_max_tries, base_delay=settings.job_retry_base_seconds
-        )
+        self.retry = backoff.jobs(settings.job_max_tries, settings.job_retry_base_seconds)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         self.periodic = list(periodic)

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from service.ledger import DeliveryState, IncomingEvent, JobRetry, Ledger, Submission
+from service.backoff import JOBS
+from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission
 from tests.conftest import ARCHIVER
 
 ARCHIVED = "38426578-d900-459f-a7e7-3260397f7ca3"
@@ -87,7 +88,7 @@ def populated(tmp_path: Path) -> Populated:
             "setup",
             "404 flow not found",
             retryable=False,
-            retry=JobRetry(),
+            retry=JOBS,
             notify=[HOOK],
         )
         # the archive's two deliveries: one delivered, one dead (410)

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from service.admin.summary import daily_summary
+from service.backoff import JOBS
 from service.clock import utcnow
-from service.ledger import DeliveryState, IncomingEvent, JobRetry, Ledger, Submission
+from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.conftest import ARCHIVER, cli_env
@@ -112,13 +113,11 @@ def history(simulator: SimulatorServer, tmp_path: Path) -> History:
         assert (accepted.accepted, accepted.ignored, accepted.duplicates) == (1, 1, 1)
         (dead_job,) = accepted.jobs
         assert ledger.claim("reports", lease_seconds=60, max_running=5) is not None
-        ledger.fail(
-            dead_job, "reports", DEAD_ERROR, retryable=False, retry=JobRetry(), notify=[HOOK]
-        )
+        ledger.fail(dead_job, "reports", DEAD_ERROR, retryable=False, retry=JOBS, notify=[HOOK])
         retried_job, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="sweep")
         assert ledger.claim("reports", lease_seconds=60, max_running=5) is not None
         ledger.fail(
-            retried_job, "reports", "Genesys Cloud answered 503", retryable=True, retry=JobRetry()
+            retried_job, "reports", "Genesys Cloud answered 503", retryable=True, retry=JOBS
         )
         # The oldest deliveries are the flow's two completion events: one delivered, one dead.
         ids = []

@@ -14,6 +14,7 @@ import pytest
 
 from service.archive import Archiver
 from service.archive.submit import ArchivalClient
+from service.backoff import Backoff
 from service.clock import iso, parse_iso, utcnow
 from service.config import Settings, load_settings
 from service.errors import (
@@ -24,7 +25,7 @@ from service.errors import (
     UsageError,
     ValidationFailed,
 )
-from service.genesys.client import GenesysClient, RetryPolicy
+from service.genesys.client import GenesysClient
 from service.jobs import describe, is_retryable
 from service.ledger import IncomingEvent, Job, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
@@ -43,7 +44,8 @@ def job_in(ledger: Ledger, job_id: str, *states: JobState) -> Job | None:
 def fast_genesys_retries(settings: Settings, ledger: Ledger) -> Iterator[Archiver]:
     """``open_archiver`` with a Genesys client that gives up after two quick tries."""
     genesys = GenesysClient.from_settings(
-        settings, retry=RetryPolicy(max_attempts=2, base_delay=0.01)
+        settings,
+        retry=Backoff.exponential(0.01, cap=30.0, tries=2, full_jitter=True, max_retry_after=180.0),
     )
     archival = ArchivalClient.from_settings(settings)
     try:
@@ -204,7 +206,7 @@ def test_worker_settings_defaults_and_checks() -> None:
     )
     assert (tuned.worker_thread_count, tuned.job_retry_base_seconds) == (3, 0.1)
     retry = Worker(load_settings({"JOB_MAX_TRIES": "7", "JOB_RETRY_BASE_SECONDS": "2"})).retry
-    assert (retry.max_tries, retry.base_delay) == (7, 2.0)
+    assert (retry.max_tries, retry.delays[0]) == (7, 2.0)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from ..config import Settings
 from ..genesys.client import GenesysClient
 from ..ledger import Ledger
+from ..ops.metrics import install_hooks
 from .pipeline import Archiver, ArchiveRun
 from .submit import ArchivalClient
 
@@ -17,6 +18,7 @@ __all__ = ["ArchiveRun", "Archiver", "open_archiver", "summary_line"]
 @contextmanager
 def open_archiver(settings: Settings, ledger: Ledger | None = None) -> Iterator[Archiver]:
     """An ``Archiver`` wired from settings, its clients closed afterwards."""
+    install_hooks()
     genesys = GenesysClient.from_settings(settings)
     archival = ArchivalClient.from_settings(settings)
     own_ledger = ledger is None

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import requests
 
+from ..backoff import ARCHIVAL, DAY, Backoff
 from ..config import Settings
 from ..errors import UpstreamError
-from ..genesys.client import RetryPolicy
-from ..http import DAY, parse_retry_after, public_url
+from ..http import make_session, observed, parse_retry_after, public_url
 from ..ledger import Submission
-from ..ops.metrics import count_submission
 
 
 @dataclass(frozen=True)
@@ -37,19 +36,15 @@ class ArchivalClient:
         endpoint: str,
         token: str | None = None,
         *,
-        retry: RetryPolicy | None = None,
+        retry: Backoff = ARCHIVAL,
         timeout: tuple[float, float] = (5.0, 60.0),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.endpoint = endpoint
-        self.retry = retry or RetryPolicy()
+        self.retry = retry
         self.timeout = timeout
         self.sleep = sleep
-        self.session = requests.Session()
-        self.session.headers["Content-Type"] = "application/json"
-        self.session.headers["User-Agent"] = "genesys-strategy-archiver"
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.session = make_session(auth=token, headers={"Content-Type": "application/json"})
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: object) -> ArchivalClient | None:
@@ -61,7 +56,7 @@ class ArchivalClient:
     def submit(self, idempotency_key: str, body: bytes) -> SubmitResult:
         """POST ``body`` once it is accepted or refused; raise when retries run out."""
         last = "no attempt made"
-        for attempt in range(1, self.retry.max_attempts + 1):
+        for attempt in range(1, self.retry.max_tries + 1):
             wait: float | None = None
             try:
                 response = self.session.post(
@@ -72,11 +67,11 @@ class ArchivalClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                count_submission(None)
+                observed("archival", None)
                 last = f"network error ({type(exc).__name__})"
             else:
                 status = response.status_code
-                count_submission(status)
+                observed("archival", status)
                 if 200 <= status < 300:
                     return SubmitResult(Submission.SUBMITTED, status, f"{status} accepted")
                 if status == 409:
@@ -92,8 +87,9 @@ class ArchivalClient:
                 )
                 if wait is not None and wait > self.retry.max_retry_after:
                     break
-            if attempt < self.retry.max_attempts:
-                self.sleep(wait if wait is not None else self.retry.backoff(attempt - 1))
+            delay = self.retry.delay(attempt)
+            if delay is not None:
+                self.sleep(wait if wait is not None else delay)
         raise UpstreamError(
             f"archival endpoint did not accept archive {idempotency_key} after "
             f"{attempt} tries: {last}",

@@ -1,7 +1,7 @@
 """Everything that talks to Genesys Cloud: the client, its token, schemas and the sources."""
 
 from .auth import TokenProvider
-from .client import GenesysClient, RetryPolicy, from_response
+from .client import GenesysClient, from_response
 from .sources import (
     SOURCES,
     ProgressFn,
@@ -17,7 +17,6 @@ __all__ = [
     "SOURCES",
     "GenesysClient",
     "ProgressFn",
-    "RetryPolicy",
     "Source",
     "Strategy",
     "TokenProvider",

@@ -1,7 +1,7 @@
 """The one HTTP client for Genesys Cloud: token, retries, errors, validation and paging.
 
 Every request goes through one ``requests.Session`` with an explicit timeout. Transient
-failures (429, 408, 502, 503, 504, network) are retried as ``RetryPolicy`` says; any
+failures (429, 408, 502, 503, 504, network) are retried as ``backoff.GENESYS`` says; any
 other answer that is not a JSON object becomes an ``UpstreamError`` in ``from_response``.
 API requests are paced within the rate limit by the process's ``Pacer`` for the client,
 and use the process's one token for it (``pacing.py``, ``auth.py``).
@@ -9,19 +9,16 @@ and use the process's one token for it (``pacing.py``, ``auth.py``).
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from .. import __version__
+from ..backoff import GENESYS, Backoff
 from ..errors import UpstreamError
-from ..http import public_url
-from ..ops.metrics import count_genesys
+from ..http import make_session, observed, public_url
 from .auth import TOKEN_CACHES, TokenProvider
 from .pacing import PACERS, Pacer, client_key, rate_limit_wait
 from .schemas import conforms, validate
@@ -30,26 +27,8 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How one request is retried when Genesys Cloud fails in a way that may pass."""
-
-    max_attempts: int = 5  # total tries of one request for transient failures
-    base_delay: float = 0.5  # full jitter: uniform(0, min(max_delay, base_delay * 2**n))
-    max_delay: float = 30.0
-    max_retry_after: float = 180.0  # a 429 asking for longer fails instead (as the Go SDK does)
-    retry_statuses: frozenset[int] = field(default=frozenset({408, 429, 502, 503, 504}))
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("RetryPolicy.max_attempts must be at least 1")
-
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait after failed try number ``attempt`` (0 for the first failure)."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** min(max(attempt, 0), 32))
-        return random.uniform(0.0, ceiling)
+# Answers that may pass by waiting, as the SDKs have it; others are final at once.
+RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 
 
 def from_response(response: requests.Response, what: str) -> dict[str, Any]:
@@ -106,7 +85,7 @@ class GenesysClient:
         login_url: str,
         client_id: str,
         client_secret: str,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: Backoff = GENESYS,
         timeout: tuple[float, float] = (5.0, 30.0),
         sleep: Callable[[float], None] = time.sleep,
         pacing: bool = True,
@@ -117,10 +96,7 @@ class GenesysClient:
         self.retry = retry
         self.timeout = timeout
         self._sleep = sleep
-        self._session = requests.Session()
-        self._session.headers.update(
-            {"Accept": "application/json", "User-Agent": f"genesys-strategy-archiver/{__version__}"}
-        )
+        self._session = make_session(headers={"Accept": "application/json"})
         # One token and one pacer per client id and process, whichever thread made us.
         self._token_key = client_key(login_url, client_id, client_secret)
         self._pacer_key = client_key(self.api_url, client_id, client_secret)
@@ -227,7 +203,7 @@ class GenesysClient:
         """Send one request, retrying transient failures; the final response is returned."""
         what = what or f"{method} {urlsplit(url).path}"
         policy = self.retry
-        for attempt in range(1, policy.max_attempts + 1):
+        for attempt in range(1, policy.max_tries + 1):
             ticket = None
             if api:
                 kwargs["headers"] = {"Authorization": f"Bearer {self._tokens.token()}"}
@@ -245,22 +221,22 @@ class GenesysClient:
                     if ticket is not None and self.pacer is not None:
                         self.pacer.release(ticket, answer.headers if answer is not None else None)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                count_genesys(None)
+                observed("genesys", None)
                 failure, status, code = _describe_exception(exc), None, None
-                delay = policy.backoff(attempt - 1)
+                delay = policy.delay(attempt)
             except requests.RequestException as exc:
-                count_genesys(None)
+                observed("genesys", None)
                 raise UpstreamError(f"{what} failed: {_describe_exception(exc)}") from None
             else:
-                count_genesys(response.status_code)  # each try, so that retried 429s show too
+                observed("genesys", response.status_code)  # each try, so that retried 429s show too
                 if 300 <= response.status_code < 400:
                     raise _redirect(response, what, api=api)
-                if response.status_code not in policy.retry_statuses:
+                if response.status_code not in RETRY_STATUSES:
                     return response
                 status = response.status_code
                 label, code, message, context = _parts(response, _json_or_none(response))
                 failure = f"{label}: {message}{context}"
-                delay = policy.backoff(attempt - 1)
+                delay = policy.delay(attempt)
                 if status == 429:
                     # Not the short backoff: the window is spent until it resets.
                     wait, basis = rate_limit_wait(response.headers, now=time.time())
@@ -275,8 +251,8 @@ class GenesysClient:
                             code=code,
                             retryable=True,
                         )
-                    delay = wait
-            if attempt == policy.max_attempts:
+                    delay = None if delay is None else wait
+            if delay is None:  # no try left
                 raise UpstreamError(
                     f"Genesys Cloud kept failing {what}: gave up after {attempt} tries, "
                     f"the last one got {failure}",

@@ -13,7 +13,7 @@ from .audit import AuditEntry, AuditVerbs
 from .db import LOCK_TIMEOUT_SECONDS, close, connect, probe, transaction
 from .deletions import Deletion, DeletionVerbs
 from .events import Accepted, EventVerbs, IncomingEvent
-from .jobs import Job, JobRetry, JobState, JobVerbs, LeaseLost
+from .jobs import Job, JobState, JobVerbs, LeaseLost
 from .metrics import MetricsVerbs
 from .outbox import Delivery, DeliveryState, OutboxVerbs
 from .queries import QueryVerbs
@@ -32,7 +32,6 @@ __all__ = [
     "DeliveryState",
     "IncomingEvent",
     "Job",
-    "JobRetry",
     "JobState",
     "LeaseLost",
     "Ledger",

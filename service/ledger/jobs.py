@@ -13,18 +13,20 @@ an id are archived by separate jobs. Lease expiry is a number, Unix seconds.
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
 from .db import transaction
+
+if TYPE_CHECKING:
+    from ..backoff import Backoff
 
 
 class JobState(StrEnum):
@@ -34,20 +36,6 @@ class JobState(StrEnum):
     DEAD = "dead"  # failed for good
     SUPERSEDED = "superseded"  # failed, but a newer waiting job will do the same work
     DELETED = "deleted"  # its object is deleted in Genesys: nothing to archive, no failure
-
-
-@dataclass(frozen=True)
-class JobRetry:
-    """How failed jobs are retried: growing delays with jitter, then dead."""
-
-    max_tries: int = 5
-    base_delay: float = 30.0
-    max_delay: float = 3600.0
-
-    def delay(self, tries: int) -> float:
-        """Seconds before try ``tries + 1``: exponential, with up to 50 % jitter added."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(tries - 1, 0))
-        return ceiling * (1 + random.random() / 2)
 
 
 @dataclass(frozen=True)
@@ -259,10 +247,11 @@ class JobVerbs:
         error: str,
         *,
         retryable: bool,
-        retry: JobRetry,
+        retry: Backoff,
         notify: Sequence[str] = (),
     ) -> Job:
-        """Record a failed try: wait and retry, hand over to a newer waiting job, or die.
+        """Record a failed try: wait as ``retry`` says (``backoff.jobs``) and try again, hand
+        over to a newer waiting job, or die once ``retry`` has no try left.
 
         A job that dies sends ``strategy.archive.failed`` to each target in ``notify``,
         written in the same transaction.
@@ -277,11 +266,12 @@ class JobVerbs:
                 " AND state = 'waiting'",
                 [job.strategy_id, job.source_type],
             ).fetchone()
-            if retryable and job.tries < retry.max_tries and newer:
+            delay = retry.delay(max(job.tries, 1)) if retryable else None
+            if delay is not None and newer:
                 state, run_at = JobState.SUPERSEDED, job.run_at
-            elif retryable and job.tries < retry.max_tries:
+            elif delay is not None:
                 state = JobState.WAITING
-                run_at = iso(now + timedelta(seconds=retry.delay(job.tries)))
+                run_at = iso(now + timedelta(seconds=delay))
             else:
                 state, run_at = JobState.DEAD, job.run_at
             finished = None if state is JobState.WAITING else iso(now)

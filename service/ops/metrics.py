@@ -26,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..clock import parse_iso, utcnow
+from ..http import on_response
 from .multiprocess import folder_in_use
 
 if TYPE_CHECKING:
@@ -185,6 +186,14 @@ def count_submission(status: int | None) -> None:
     else:
         outcome = "rejected"
     ARCHIVAL_SUBMISSIONS.labels(outcome).inc()
+
+
+def install_hooks() -> None:
+    """Count every answer of Genesys Cloud and of the archival endpoint, as their clients
+    report them (``service.http.on_response``). Each process's wiring calls it: the web
+    app, the worker and the command line; calling it again changes nothing."""
+    on_response("genesys", count_genesys)
+    on_response("archival", count_submission)
 
 
 def observe_job(state: str | None, seconds: float) -> None:

@@ -4,14 +4,13 @@ The ledger's outbox holds the events and their deliveries; the worker claims eac
 delivery and hands it to a ``Deliverer``, which knows nothing of the ledger.
 """
 
-from .deliver import Attempt, Deliverer, DeliverySchedule, Outcome
+from .deliver import Attempt, Deliverer, Outcome
 from .signing import hub_signature, standard_signature
 from .targets import Target, parse_targets
 
 __all__ = [
     "Attempt",
     "Deliverer",
-    "DeliverySchedule",
     "Outcome",
     "Target",
     "hub_signature",

@@ -1,17 +1,14 @@
-"""One delivery attempt of one outbox event to one target, and the schedule of retries.
+"""One delivery attempt of one outbox event to one target, and how it went.
 
 The worker owns the loop: it claims a delivery, calls ``Deliverer.attempt`` and records
-the ``Attempt``; ``DeliverySchedule`` says when to try again. The body is the event's
-stored bytes, the same on every retry, and so is ``webhook-id``; only the timestamp and
-the signature over it change.
+the ``Attempt``; ``backoff.DELIVERIES`` (or ``VCS_RETRY_SCHEDULE``) says when to try
+again. The body is the event's stored bytes, the same on every retry, and so is
+``webhook-id``; only the timestamp and the signature over it change.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,58 +33,6 @@ class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
     DEAD = "dead"
-
-
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-@dataclass(frozen=True)
-class DeliverySchedule:
-    """Waits between failed attempts, after the Standard Webhooks example schedule.
-
-    The default waits 27.6 hours in all before giving up. Jitter only lengthens a wait
-    (by up to ``jitter`` of it), so the schedule never runs shorter than its delays add up to.
-    A receiver's ``Retry-After`` lengthens one wait too, up to ``max_retry_after`` (a day).
-    """
-
-    delays: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-    jitter: float = 0.2
-    max_retry_after: float = DAY
-
-    def __post_init__(self) -> None:
-        if any(not math.isfinite(d) or d < 0 for d in self.delays):
-            raise ValueError("retry delays must be finite numbers of seconds, not negative")
-        if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter must be a fraction between 0 and 1")
-        if not math.isfinite(self.max_retry_after) or self.max_retry_after < 0:
-            raise ValueError("max_retry_after must be a finite number of seconds, not negative")
-
-    @property
-    def total(self) -> float:
-        """Seconds from the first failed attempt to giving up, before jitter."""
-        return float(sum(self.delays))
-
-    def next_delay(self, attempts: int) -> float | None:
-        """Seconds to wait after ``attempts`` failed attempts, or None: give up (dead)."""
-        if attempts < 1:
-            raise ValueError("attempts counts failed attempts and starts at 1")
-        if attempts > len(self.delays):
-            return None
-        delay = float(self.delays[attempts - 1])
-        return delay + delay * random.uniform(0.0, self.jitter)
-
-    @classmethod
-    def parse(cls, text: str) -> DeliverySchedule:
-        """Delays from ``"5,300,1800"``; a unit may follow each number: ``"5s,5m,30m,2h"``."""
-        delays = []
-        for part in text.split(","):
-            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", part)
-            if match is None:
-                raise ValueError(
-                    "a retry schedule is a comma-separated list of seconds, such as 5,300,1800"
-                )
-            delays.append(float(match[1]) * _UNITS[match[2]])
-        return cls(delays=tuple(delays))
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+from ..backoff import Backoff
 from ..jobs import describe
 from ..ledger import Delivery, DeliveryState, Ledger
 from ..ops.logs import redact as redact_credentials
 from ..ops.metrics import count_delivery
-from .deliver import Attempt, Deliverer, DeliverySchedule, Outcome
+from .deliver import Attempt, Deliverer, Outcome
 
 log = logging.getLogger("service.outbound")
 
@@ -33,7 +34,7 @@ _OUTCOME_LABELS = {
 
 
 def decide(
-    attempt: Attempt, attempts: int, schedule: DeliverySchedule
+    attempt: Attempt, attempts: int, schedule: Backoff
 ) -> tuple[DeliveryState, float | None]:
     """The state to record after the ``attempts``-th attempt, and the seconds until the next.
 
@@ -45,7 +46,7 @@ def decide(
         return DeliveryState.DELIVERED, None
     if attempt.outcome == Outcome.DEAD:
         return DeliveryState.DEAD, None
-    delay = schedule.next_delay(attempts)
+    delay = schedule.delay(attempts)
     if delay is None:
         return DeliveryState.DEAD, None
     if attempt.retry_after is not None:
@@ -61,7 +62,7 @@ class DeliveryLane:
         owner: str,
         ledger: Ledger,
         deliverer: Deliverer,
-        schedule: DeliverySchedule,
+        schedule: Backoff,
         targets: Sequence[str],
         *,
         lease_seconds: float,

@@ -10,13 +10,14 @@ import pytest
 
 from service.archive import Archiver
 from service.archive.gone import ObjectDeleted
+from service.backoff import Backoff
 from service.errors import UpstreamError
-from service.genesys.client import GenesysClient, RetryPolicy
+from service.genesys.client import GenesysClient
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.conftest import make_settings
 
-FAST = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=2, full_jitter=True, max_retry_after=180.0)
 FLOW = "flow"
 
 

@@ -11,15 +11,16 @@ import pytest
 
 from service.archive import Archiver, open_archiver
 from service.archive.submit import ArchivalClient
+from service.backoff import Backoff
 from service.config import Settings
 from service.errors import UpstreamError, UsageError
-from service.genesys.client import GenesysClient, RetryPolicy
+from service.genesys.client import GenesysClient
 from service.ledger import Ledger, Submission
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.conftest import make_settings
 
-FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=3, full_jitter=True, max_retry_after=180.0)
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 
 from service.archive.submit import ArchivalClient
+from service.backoff import Backoff
 from service.errors import UpstreamError
-from service.genesys.client import RetryPolicy
 from service.ledger import Submission
 from service.simulator.archival import ArchivalSink
 
 KEY = "0b0d7a6e-3f5c-5a3e-8c1e-2b9f4a6d8e10"
-FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=3, full_jitter=True, max_retry_after=180.0)
 
 
 @pytest.fixture

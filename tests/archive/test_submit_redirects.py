@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.archive.submit import ArchivalClient
-from service.genesys.client import RetryPolicy
+from service.backoff import Backoff
 from service.ledger import Ledger, Submission
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from tests.conftest import ARCHIVER, cli_env
@@ -22,7 +22,7 @@ from tests.redirects import Recorder, Redirector
 
 KEY = "0b0d7a6e-3f5c-5a3e-8c1e-2b9f4a6d8e10"
 TOKEN = "archival-token-xyz"
-FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=3, full_jitter=True, max_retry_after=180.0)
 
 
 def secret_location(recorder: Recorder) -> str:

@@ -12,11 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from service.backoff import Backoff
 from service.errors import UpstreamError, ValidationFailed
-from service.genesys import GenesysClient, RetryPolicy, TokenProvider
+from service.genesys import GenesysClient, TokenProvider
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 
-FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=5, full_jitter=True, max_retry_after=180.0)
 SECRET = "s3cret-value-that-must-not-leak"
 FLOW = f"/api/v2/flows/{DEMO_FLOW_ID}"
 

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from service.backoff import Backoff
 from service.config import Settings
 from service.errors import ConfigError, UpstreamError, ValidationFailed
-from service.genesys import GenesysClient, RetryPolicy
+from service.genesys import GenesysClient
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.conftest import make_settings
 from tests.redirects import Recorder, Redirector
 
-FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=5, full_jitter=True, max_retry_after=180.0)
 
 
 @pytest.fixture
@@ -203,7 +204,7 @@ def test_transient_failures_are_retried_until_success(simulator, client):
 
 def test_persistent_503_fails_after_max_attempts(simulator, settings):
     waits: list[float] = []
-    policy = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
+    policy = Backoff.exponential(0.01, cap=0.02, tries=4, full_jitter=True, max_retry_after=180.0)
     path = f"/api/v2/flows/{DEMO_FLOW_ID}/versions"
     simulator.state.inject_fault(503, times=50, path=path)
 
@@ -231,7 +232,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path):
         login_url=f"http://127.0.0.1:{port}",
         client_id="id",
         client_secret="closed-port-secret",
-        retry=RetryPolicy(max_attempts=3),
+        retry=Backoff.exponential(0.5, cap=30.0, tries=3, full_jitter=True, max_retry_after=180.0),
         sleep=waits.append,
     )
     with client, pytest.raises(UpstreamError) as caught:
@@ -311,9 +312,9 @@ def test_an_error_without_json_body_still_says_what_failed(stub):
 
 
 def test_backoff_is_full_jitter_under_the_cap():
-    policy = RetryPolicy(base_delay=1.0, max_delay=4.0)
+    policy = Backoff.exponential(1.0, cap=4.0, tries=9, full_jitter=True)
     for attempt in range(8):
-        samples = [policy.backoff(attempt) for _ in range(200)]
+        samples = [policy.delay(attempt + 1) or 0.0 for _ in range(200)]
         ceiling = min(4.0, 2.0**attempt)
         assert all(0 <= s <= ceiling for s in samples)
         assert min(samples) < ceiling / 4 and max(samples) > ceiling * 3 / 4

@@ -10,13 +10,14 @@ import time
 
 import pytest
 
+from service.backoff import Backoff
 from service.config import Settings
 from service.errors import UpstreamError
-from service.genesys import GenesysClient, RetryPolicy
+from service.genesys import GenesysClient
 from service.genesys.pacing import DEFAULT_429_WAIT, RESET, RateHeaders, rate_limit_wait
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 
-FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=5, full_jitter=True, max_retry_after=180.0)
 FLOW = f"/api/v2/flows/{DEMO_FLOW_ID}"
 
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from service.backoff import Backoff
 from service.config import Settings
 from service.errors import UpstreamError, UsageError
 from service.genesys import (
     GenesysClient,
-    RetryPolicy,
     discover_flows,
     list_routing_strategies,
     source_for,
@@ -21,7 +21,7 @@ from service.genesys.sources import flow_version, routing_version
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID
 from service.simulator.render import flow_configuration
 
-FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
+FAST = Backoff.exponential(0.01, cap=0.05, tries=5, full_jitter=True, max_retry_after=180.0)
 
 
 @pytest.fixture

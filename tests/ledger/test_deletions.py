@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from service.ledger import JobRetry, JobState, LeaseLost, Ledger
+from service.backoff import JOBS
+from service.ledger import JobState, LeaseLost, Ledger
 
 FLOW = "flow"
 ROUTING = "routing-strategy"
@@ -170,7 +171,7 @@ def test_a_running_job_ends_deleted_with_one_event(ledger: Ledger) -> None:
 
     # A later job for it (an event) that finds it still gone announces nothing new.
     ledger.enqueue(flow, FLOW, reason="event")
-    again = ledger.claim("w1", lease_seconds=60, max_running=4, max_tries=JobRetry().max_tries)
+    again = ledger.claim("w1", lease_seconds=60, max_running=4, max_tries=JOBS.max_tries)
     assert again is not None
     ended = ledger.finish_deleted(again.id, "w1", reason="404")
     assert ended.result is not None and ended.result["announced"] is False

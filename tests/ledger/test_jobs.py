@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+from service.backoff import JOBS, Backoff, jobs
 from service.clock import parse_iso, utcnow
-from service.ledger import JobRetry, JobState, LeaseLost, Ledger
+from service.ledger import JobState, LeaseLost, Ledger
 from service.ledger.migrations import MIGRATIONS
 from tests.conftest import wait_for
 
 ROUTING = "routing-strategy"
-NO_RETRY_WAIT = JobRetry(max_tries=3, base_delay=0.0)
+NO_RETRY_WAIT = jobs(max_tries=3, base=0.0)
 
 
 def new_id() -> str:
@@ -124,7 +125,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_owner_loses_the_job(ledger: 
     with pytest.raises(LeaseLost):
         ledger.complete(job_id, "dead-worker", {"archiveId": "stale"})
     with pytest.raises(LeaseLost):
-        ledger.fail(job_id, "dead-worker", "late", retryable=True, retry=JobRetry())
+        ledger.fail(job_id, "dead-worker", "late", retryable=True, retry=JOBS)
     assert ledger.extend_lease(job_id, "new-worker", lease_seconds=60) is True
     done = ledger.complete(job_id, "new-worker", {"archiveId": "fresh"})
     assert (done.state, done.result) == (JobState.DONE, {"archiveId": "fresh"})
@@ -146,10 +147,10 @@ def test_a_retryable_failure_waits_with_a_later_run_at(ledger: Ledger) -> None:
     job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
     ledger.claim("w1", lease_seconds=60, max_running=5)
     before = utcnow()
-    failed = ledger.fail(job_id, "w1", "503 upstream", retryable=True, retry=JobRetry())
+    failed = ledger.fail(job_id, "w1", "503 upstream", retryable=True, retry=JOBS)
     assert failed.state is JobState.WAITING
     assert (failed.tries, failed.last_error, failed.lease_owner) == (1, "503 upstream", None)
-    # JobRetry(): 30 s for the second try, plus up to 50 % jitter
+    # JOBS: 30 s for the second try, plus up to 50 % jitter
     wait = parse_iso(failed.run_at) - before
     assert timedelta(seconds=29) <= wait <= timedelta(seconds=46)
     assert ledger.claim("w2", lease_seconds=60, max_running=5) is None  # not due yet
@@ -157,7 +158,7 @@ def test_a_retryable_failure_waits_with_a_later_run_at(ledger: Ledger) -> None:
 
 
 def test_retry_delays_grow_and_are_capped() -> None:
-    retry = JobRetry(max_tries=10, base_delay=2.0, max_delay=10.0)
+    retry = Backoff.exponential(2.0, cap=10.0, tries=10, jitter=0.5)
     for tries, ceiling in [(1, 2.0), (2, 4.0), (3, 8.0), (4, 10.0), (9, 10.0)]:
         delays = [retry.delay(tries) for _ in range(50)]
         assert all(ceiling <= d <= ceiling * 1.5 for d in delays)
@@ -168,7 +169,7 @@ def test_a_failure_is_superseded_when_a_newer_job_waits(ledger: Ledger) -> None:
     first, _ = ledger.enqueue(strategy, ROUTING, reason="event")
     ledger.claim("w1", lease_seconds=60, max_running=5)
     newer, _ = ledger.enqueue(strategy, ROUTING, reason="event")
-    failed = ledger.fail(first, "w1", "timeout", retryable=True, retry=JobRetry())
+    failed = ledger.fail(first, "w1", "timeout", retryable=True, retry=JOBS)
     assert failed.state is JobState.SUPERSEDED and failed.finished_at is not None
     assert ledger.job_counts() == {"superseded": 1, "waiting": 1}
     due = ledger.claim("w1", lease_seconds=60, max_running=5)
@@ -201,7 +202,7 @@ def test_a_dead_strategy_can_be_queued_again(ledger: Ledger) -> None:
     strategy = new_id()
     job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
     ledger.claim("w1", lease_seconds=60, max_running=5)
-    ledger.fail(job_id, "w1", "gone", retryable=False, retry=JobRetry())
+    ledger.fail(job_id, "w1", "gone", retryable=False, retry=JOBS)
     again, joined = ledger.enqueue(strategy, ROUTING, reason="sweep")
     assert again != job_id and joined is False
 
@@ -376,7 +377,7 @@ def test_a_flow_and_a_routing_strategy_with_one_id_are_separate_jobs(ledger: Led
     assert {job.id for job in claimed if job} == {flow_job, routing_job}
     # a waiting job of the other source type does not supersede a failing one
     ledger.enqueue(strategy, ROUTING, reason="event")
-    failed = ledger.fail(flow_job, "w0", "503", retryable=True, retry=JobRetry())
+    failed = ledger.fail(flow_job, "w0", "503", retryable=True, retry=JOBS)
     assert failed.state is JobState.WAITING
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from service.backoff import JOBS
 from service.clock import iso, parse_iso, utcnow
-from service.ledger import DeliveryState, JobRetry, Ledger, Submission
+from service.ledger import DeliveryState, Ledger, Submission
 
 STRATEGY = "38426578-d900-459f-a7e7-3260397f7ca3"
 TARGETS = ["https://one.example/hook", "gh"]
@@ -78,7 +79,7 @@ def test_a_dead_job_announces_its_failure(tmp_path: Path) -> None:
         job_id, _ = ledger.enqueue(STRATEGY, "routing-strategy", reason="admin")
         job = ledger.claim("w1", lease_seconds=30, max_running=1)
         assert job is not None and job.id == job_id
-        ledger.fail(job_id, "w1", "404 not.found", retryable=False, retry=JobRetry(), notify=["gh"])
+        ledger.fail(job_id, "w1", "404 not.found", retryable=False, retry=JOBS, notify=["gh"])
         (delivery,) = ledger.list_deliveries()
         body = json.loads(delivery.body)
         assert body["type"] == "strategy.archive.failed"

@@ -23,9 +23,10 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.archive.submit import ArchivalClient
+from service.backoff import Backoff
 from service.clock import iso, utcnow
 from service.config import load_settings
-from service.genesys.client import GenesysClient, RetryPolicy
+from service.genesys.client import GenesysClient
 from service.ledger import JobState, Ledger, Submission
 from service.ops import multiprocess
 from service.ops.metrics import (
@@ -46,7 +47,7 @@ from tests.outbound.events import SECRET
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 STANDARD_PREFIXES = ("process_", "python_")
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+FAST_RETRY = Backoff.exponential(0.01, cap=0.02, tries=3, full_jitter=True, max_retry_after=180.0)
 
 
 def scrape(client: FlaskClient) -> Samples:

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from service.backoff import Backoff
 from service.ledger import Delivery, DeliveryState, Ledger
-from service.outbound.deliver import Attempt, Deliverer, DeliverySchedule
+from service.outbound.deliver import Attempt, Deliverer
 from service.outbound.loop import DeliveryLane, decide
 from service.outbound.targets import Target
 from service.simulator import SimulatorServer
@@ -27,7 +28,7 @@ from tests.conftest import make_settings, running_worker, wait_for
 from .events import SECRET
 
 STRATEGY = "5a0f6a43-2b4b-4f0e-9d3c-1f2e3d4c5b6a"
-QUICK = DeliverySchedule(delays=(0.05, 0.05, 0.05), jitter=0)
+QUICK = Backoff((0.05, 0.05, 0.05), jitter=0)
 
 
 def hook(receiver: WebhookReceiver, name: str | None = None) -> Target:
@@ -59,7 +60,7 @@ def delivery_of(ledger: Ledger, event_id: str, target: Target) -> Delivery:
 def lanes(
     path: Path,
     targets: list[Target],
-    schedule: DeliverySchedule = QUICK,
+    schedule: Backoff = QUICK,
     count: int = 1,
     lease_seconds: float = 30,
 ) -> Iterator[threading.Event]:
@@ -100,7 +101,7 @@ def lanes(
 
 
 def test_decide_follows_the_attempt_and_the_schedule() -> None:
-    schedule = DeliverySchedule(delays=(5, 300), jitter=0)
+    schedule = Backoff((5, 300), jitter=0)
     assert decide(Attempt("delivered", 204, "ok"), 1, schedule) == (DeliveryState.DELIVERED, None)
     assert decide(Attempt("dead", 410, "gone"), 1, schedule) == (DeliveryState.DEAD, None)
     assert decide(Attempt("retry", 503, "x"), 1, schedule) == (DeliveryState.PENDING, 5.0)

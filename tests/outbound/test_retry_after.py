@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from service.backoff import Backoff
 from service.clock import parse_iso
 from service.http import DAY
 from service.ledger import Delivery, DeliveryState, Ledger
-from service.outbound.deliver import Attempt, Deliverer, DeliverySchedule
+from service.outbound.deliver import Attempt, Deliverer
 from service.outbound.loop import DeliveryLane, decide
 from service.outbound.targets import Target
 from service.simulator.receivers import WebhookReceiver
@@ -60,7 +61,7 @@ def due_in(delivery: Delivery) -> float:
 
 
 @contextmanager
-def lane(path: Path, target: Target, schedule: DeliverySchedule) -> Iterator[None]:
+def lane(path: Path, target: Target, schedule: Backoff) -> Iterator[None]:
     """One delivery lane in a thread, as the worker runs it; stopped and joined afterwards."""
     stopping = threading.Event()
     deliverer = Deliverer([target])
@@ -90,7 +91,7 @@ def test_a_huge_retry_after_is_recorded_as_a_wait_of_one_day(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="service.outbound")
-    schedule = DeliverySchedule(delays=(0.05, 0.05), jitter=0)
+    schedule = Backoff((0.05, 0.05), jitter=0)
     with WebhookReceiver() as receiver, Ledger(tmp_path / "l.db") as ledger:
         target = hook(receiver)
         receiver.always(429, retry_after=HUGE)
@@ -110,7 +111,7 @@ def test_a_huge_retry_after_is_recorded_as_a_wait_of_one_day(
 
 
 def test_the_schedule_still_ends_dead_under_capped_retry_afters(tmp_path: Path) -> None:
-    schedule = DeliverySchedule(delays=(0.05, 0.05), jitter=0, max_retry_after=0.3)
+    schedule = Backoff((0.05, 0.05), jitter=0, max_retry_after=0.3)
     with WebhookReceiver() as receiver, Ledger(tmp_path / "l.db") as ledger:
         target = hook(receiver)
         receiver.always(429, retry_after=HUGE)
@@ -137,9 +138,9 @@ def test_an_attempt_reports_at_most_a_day(receiver: WebhookReceiver, value: str)
 
 
 def test_decide_bounds_retry_after_by_the_schedule() -> None:
-    schedule = DeliverySchedule(delays=(5, 300), jitter=0, max_retry_after=600)
+    schedule = Backoff((5, 300), jitter=0, max_retry_after=600)
     assert decide(Attempt("retry", 429, "x", 1e20), 1, schedule) == (DeliveryState.PENDING, 600)
     assert decide(Attempt("retry", 429, "x", 60.0), 1, schedule) == (DeliveryState.PENDING, 60)
     assert decide(Attempt("retry", 429, "x", 1e20), 3, schedule) == (DeliveryState.DEAD, None)
     with pytest.raises(ValueError, match="max_retry_after"):
-        DeliverySchedule(max_retry_after=float("inf"))
+        Backoff((), max_retry_after=float("inf"))
