@@ -5,6 +5,7 @@ event whose ``detail`` is one, or an array of up to 100 of either. One bad item 
 the whole body, so that nothing of a request answered 422 is ever stored. Changes arrive
 on a source's own topic (``v2.flows.{id}``) or on the audit topic, the one that reaches
 EventBridge; both decide here whether the event starts a job, deletes, or is only recorded.
+Shapes are checked by ``checks`` (one rule per field we read); the topic picks the rules.
 """
 
 from __future__ import annotations
@@ -12,17 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
-
-from cerberus import Validator
 
 from ..clock import iso, parse_iso
 from ..ids import canonical_uuid
 from ..ledger import IncomingEvent
 from ..ledger.events import Actor
-from ..validation import problems
+from .checks import AUDIT, BODIES, EVENTBRIDGE, NOTIFICATION, Fields, check
 
 MAX_ITEMS = 100
 
@@ -44,91 +42,6 @@ AUDIT_DELETE = "Delete"
 # Flow operations (ended in SUCCESS) that start a job; ``DELETE`` deletes (contract, section 3).
 FLOW_CHANGES = frozenset({"CREATE", "CHECKIN", "PUBLISH", "SAVE", "REVERT"})
 FLOW_DELETE = "DELETE"
-
-
-class InboundValidator(Validator):
-    """Cerberus plus one check: text we store must be encodable (JSON allows lone surrogates)."""
-
-    def _check_with_stored_text(self, field: str, value: Any) -> None:
-        if isinstance(value, str) and re.search("[\ud800-\udfff]", value):
-            self._error(field, "must not contain unpaired UTF-16 surrogate escapes")
-
-
-# Only the fields we read are checked: Genesys and AWS add fields over time, and a 422
-# makes EventBridge drop the event for good.
-_TEXT = {"type": "string", "empty": False, "check_with": "stored_text"}
-# Text we may store (a name, an id, an action in a reason), absent or null allowed.
-_STORED = {"type": "string", "nullable": True, "check_with": "stored_text"}
-# ``{id, name}`` of a user or OAuth client who made a change.
-_REF = {
-    "type": "dict",
-    "nullable": True,
-    "allow_unknown": True,
-    "schema": {"id": _STORED, "name": _STORED},
-}
-
-NOTIFICATION: dict[str, Any] = {
-    "topicName": {**_TEXT, "required": True},
-    "eventBody": {"type": "dict", "required": True},
-    "metadata": {
-        "type": "dict",
-        "nullable": True,
-        "allow_unknown": True,
-        "schema": {"CorrelationId": {**_TEXT, "empty": True, "nullable": True}},
-    },
-}
-
-EVENTBRIDGE: dict[str, Any] = {
-    "id": {**_TEXT, "required": True},
-    "detail": {"type": "dict", "required": True, "allow_unknown": True, "schema": NOTIFICATION},
-}
-
-# ``eventBody`` of the topics we archive, checked once the topic is known.
-BODIES: dict[str, dict[str, Any]] = {
-    "routing-strategy": {"id": {"type": "string", "nullable": True}},
-    "flow": {
-        "id": {"type": "string", "nullable": True},
-        "currentOperation": {
-            "type": "dict",
-            "nullable": True,
-            "allow_unknown": True,
-            "schema": {
-                "complete": {"type": "boolean", "nullable": True},
-                "actionName": _STORED,
-                "actionStatus": _STORED,
-                "user": _REF,
-                "client": _REF,
-            },
-        },
-    },
-}
-
-# ``eventBody`` of the audit topic (the audit log message) for an entity type we archive.
-AUDIT: dict[str, Any] = {
-    "action": {**_TEXT, "required": True},
-    "entityType": {"type": "string", "nullable": True},
-    "entity": {
-        "type": "dict",
-        "nullable": True,
-        "allow_unknown": True,
-        "schema": {"id": {"type": "string", "nullable": True}},
-    },
-    "userId": _STORED,
-    "userDisplay": _STORED,
-    "username": _REF,  # an object despite its name: {id, name, selfUri}
-    "clientId": _REF,  # an object despite its name: {id, selfUri}
-}
-
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "notification": NOTIFICATION,
-    "eventbridge": EVENTBRIDGE,
-    **BODIES,
-    "audit": AUDIT,
-}
-
-Fields = dict[str, list[str]]
-
-_LOCAL = threading.local()
 
 
 @dataclass(frozen=True)
@@ -162,15 +75,13 @@ def parse_item(item: Any) -> Parsed:
     if not isinstance(item, dict):
         return Parsed(fields={"(document)": [f"must be a JSON object, not {_json_type(item)}"]})
     if "detail" in item or "detail-type" in item:
-        if not _eventbridge_ok(item):
-            found = problems(_validator("eventbridge"), item, normalize=False)
-            if found:
-                return Parsed(fields=found)
-        return _event(item, item["detail"], "detail", eventbridge_id=item["id"])
-    if not _notification_ok(item):
-        found = problems(_validator("notification"), item, normalize=False)
+        found = check(EVENTBRIDGE, item)
         if found:
             return Parsed(fields=found)
+        return _event(item, item["detail"], "detail", eventbridge_id=item["id"])
+    found = check(NOTIFICATION, item)
+    if found:
+        return Parsed(fields=found)
     return _event(item, item, "", eventbridge_id=None)
 
 
@@ -217,11 +128,7 @@ def _archivable(
         shown = raw_id if len(raw_id) <= 80 else raw_id[:77] + "..."
         message = f"the {source_type} id in the topic must be a UUID, got {shown!r}"
         return Parsed(fields={_path(at, "topicName"): [message]})
-    found = (
-        {}
-        if _BODY_OK[source_type](body)
-        else problems(_validator(source_type), body, normalize=False)
-    )
+    found = check(BODIES[source_type], body)
     if not found and body.get("id") is not None and body["id"].lower() != strategy_id:
         found = {"id": [f"must be the id in topicName ({strategy_id})"]}
     if found:
@@ -256,7 +163,7 @@ def _audited(
         shown = raw_id if len(raw_id) <= 80 else raw_id[:77] + "..."
         message = f"the {entity_type} id in the topic must be a UUID, got {shown!r}"
         return Parsed(fields={_path(at, "topicName"): [message]})
-    found = {} if _audit_body_ok(body) else problems(_validator("audit"), body, normalize=False)
+    found = check(AUDIT, body)
     if not found:
         found = _audit_mismatch(body, entity_type, entity_id)
     if found:
@@ -335,100 +242,6 @@ def audit_actor(body: dict[str, Any]) -> Actor:
         client_id=client.get("id") or None,
         client_name=client.get("name") or None,  # the audit topic's ref has no name today
     )
-
-
-# The schemas above decide; cerberus is also the slowest thing on the webhook's path
-# (hundreds of microseconds a body). These direct checks apply the same rules to the
-# common case: when one passes, the schema would pass too (tests hold them to that), and
-# cerberus runs only for bodies they do not accept, to name the bad fields.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _text_ok(value: Any, *, empty: bool = False, null: bool = False) -> bool:
-    if value is None:
-        return null
-    return isinstance(value, str) and (empty or value != "") and not _SURROGATE.search(value)
-
-
-def _notification_ok(item: dict[str, Any]) -> bool:
-    metadata = item.get("metadata")
-    return (
-        _text_ok(item.get("topicName"))
-        and isinstance(item.get("eventBody"), dict)
-        and (
-            metadata is None
-            or (
-                isinstance(metadata, dict)
-                and _text_ok(metadata.get("CorrelationId"), empty=True, null=True)
-            )
-        )
-    )
-
-
-def _eventbridge_ok(item: dict[str, Any]) -> bool:
-    detail = item.get("detail")
-    return _text_ok(item.get("id")) and isinstance(detail, dict) and _notification_ok(detail)
-
-
-def _optional_text(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
-def _optional_flag(value: Any) -> bool:
-    return value is None or isinstance(value, bool)
-
-
-def _strategy_body_ok(body: dict[str, Any]) -> bool:
-    return _optional_text(body.get("id"))
-
-
-def _stored_text(value: Any) -> bool:
-    return _text_ok(value, empty=True, null=True)
-
-
-def _ref_ok(ref: Any) -> bool:
-    return ref is None or (
-        isinstance(ref, dict) and _stored_text(ref.get("id")) and _stored_text(ref.get("name"))
-    )
-
-
-def _flow_body_ok(body: dict[str, Any]) -> bool:
-    operation = body.get("currentOperation")
-    return _optional_text(body.get("id")) and (
-        operation is None
-        or (
-            isinstance(operation, dict)
-            and _optional_flag(operation.get("complete"))
-            and _stored_text(operation.get("actionName"))
-            and _stored_text(operation.get("actionStatus"))
-            and _ref_ok(operation.get("user"))
-            and _ref_ok(operation.get("client"))
-        )
-    )
-
-
-def _audit_body_ok(body: dict[str, Any]) -> bool:
-    entity = body.get("entity")
-    return (
-        _text_ok(body.get("action"))
-        and _optional_text(body.get("entityType"))
-        and (entity is None or (isinstance(entity, dict) and _optional_text(entity.get("id"))))
-        and _stored_text(body.get("userId"))
-        and _stored_text(body.get("userDisplay"))
-        and _ref_ok(body.get("username"))
-        and _ref_ok(body.get("clientId"))
-    )
-
-
-_BODY_OK = {"routing-strategy": _strategy_body_ok, "flow": _flow_body_ok}
-
-
-def _validator(name: str) -> Validator:
-    """This thread's validator of a schema: a cerberus validator keeps state while it works."""
-    cache: dict[str, Validator] = _LOCAL.__dict__.setdefault("validators", {})
-    if name not in cache:
-        cache[name] = InboundValidator(SCHEMAS[name], allow_unknown=True)
-    return cache[name]
 
 
 def _path(prefix: str, key: str) -> str:
