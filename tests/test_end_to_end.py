@@ -295,7 +295,7 @@ def test_simulate_without_inbound_token_notifies_without_credentials(tmp_path: P
     ("args", "message"),
     [
         (["--notify-url", "127.0.0.1:8000/webhooks/genesys"], "--notify-url must be an http"),
-        (["--notify-url", "http://127.0.0.1:1/x", "--notify-form", "sns"], "invalid choice"),
+        (["--notify-url", "http://127.0.0.1:1/x", "--notify-form", "sns"], "is not one of"),
     ],
     ids=["url-without-scheme", "unknown-form"],
 )

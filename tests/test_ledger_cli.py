@@ -218,13 +218,13 @@ def test_human_tables_are_aligned_columns(tmp_path: Path, populated: Populated) 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["jobs", "--since", "last tuesday"], "argument --since: must be an ISO-8601 time"),
-        (["jobs", "--since", "2026-13-01"], "argument --since"),
-        (["archives", "--strategy", "not-a-uuid"], "argument --strategy: strategy id must be"),
+        (["jobs", "--since", "last tuesday"], "'--since': must be an ISO-8601 time"),
+        (["jobs", "--since", "2026-13-01"], "'--since'"),
+        (["archives", "--strategy", "not-a-uuid"], "'--strategy': strategy id must be"),
         (["jobs", "--status", "finished"], "--status for jobs must be one of waiting, running"),
         (["events", "--status", "queued"], "--status applies only to archives, jobs, deliveries"),
-        (["jobs", "--limit", "-1"], "argument --limit"),
-        (["everything"], "invalid choice: 'everything'"),
+        (["jobs", "--limit", "-1"], "'--limit'"),
+        (["everything"], "'everything' is not one of"),
     ],
 )
 def test_bad_options_exit_2_naming_them(
@@ -362,7 +362,7 @@ def test_audit_verify_refuses_a_malformed_head(
 ) -> None:
     result = cli(tmp_path, "audit", "verify", "--expect-head", head)
     assert (result.returncode, result.stdout) == (2, "")
-    assert "argument --expect-head: must be SEQ:HASH" in result.stderr
+    assert "'--expect-head': must be SEQ:HASH" in result.stderr
 
 
 def test_outbox_redeliver_one_or_every_dead_delivery(tmp_path: Path, populated: Populated) -> None:

@@ -1,0 +1,134 @@
+"""What every command shares: the settings, read once, and one line per error.
+
+The command classes turn a failure into one line ``<program>: <message>`` on stderr and
+an exit status (0 done, 1 the operation failed, 2 usage or configuration error): our own
+errors (``ArchiverError``, secrets masked) and click's usage errors alike, so that a cron
+job or a log collector gets one line, whatever went wrong.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from ..config import Settings, load_settings
+from ..errors import ArchiverError, ConfigError, LedgerError, UsageError
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+
+
+class CommandEnv:
+    """The object every command gets (``ctx.obj``): the settings, loaded on first use
+    from ``environ`` (default: ``.env``, then the process environment)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = environ
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings; ``ConfigError`` (exit 2) naming a bad variable."""
+        if self._settings is None:
+            self._settings = load_settings(self.environ)
+        return self._settings
+
+    def secrets(self) -> list[str]:
+        """The secrets to mask in messages: none known until the settings are loaded."""
+        return self._settings.secrets() if self._settings else []
+
+
+pass_env = click.make_pass_decorator(CommandEnv, ensure=True)
+
+
+def program() -> str:
+    """The name errors start with: ``archiver``, or a script's name without ``.py``."""
+    ctx = click.get_current_context(silent=True)
+    name = ctx.find_root().info_name if ctx else None
+    return (name or "archiver").removesuffix(".py")
+
+
+def warn(message: str) -> None:
+    """One line ``<program>: <message>`` on stderr."""
+    click.echo(f"{program()}: {message}", err=True)
+
+
+def absolute(path: Path) -> Path:
+    """``path`` as messages name it: absolute (relative paths are from the current folder)."""
+    return Path(path).absolute()
+
+
+def open_existing_ledger(settings: Settings) -> Ledger:
+    """The ledger, which commands that only read never create (exit 1 naming its path)."""
+    from ..ledger import Ledger
+
+    path = absolute(settings.archiver_db)
+    if not path.is_file():
+        raise LedgerError(f"no ledger at {path} (ARCHIVER_DB)")
+    return Ledger(path)
+
+
+def setup_logs(settings: Settings, process: str, *, quiet: bool = False) -> None:
+    """JSON log lines on stderr; ``quiet`` commands print a summary and log WARNING and up
+    unless ``LOG_LEVEL`` says otherwise."""
+    from ..ops.logs import setup_logging
+
+    setup_logging(settings, process, default_level="WARNING" if quiet else "INFO")
+
+
+class _OneLineErrors(click.Command):
+    """``main`` as click's, except that every error is one line on stderr."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        env = extra.setdefault("obj", CommandEnv())
+        prog = (prog_name or self.name or "archiver").removesuffix(".py")
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            code = exc.exit_code
+        except click.UsageError as exc:
+            usage = " ".join(exc.ctx.get_usage().split()[1:]) if exc.ctx else prog
+            click.echo(f"{prog}: {exc.format_message()} (usage: {usage})", err=True)
+            code = 2
+        except click.ClickException as exc:
+            click.echo(f"{prog}: {exc.format_message()}", err=True)
+            code = exc.exit_code
+        except ArchiverError as exc:
+            _fail(prog, exc, env)
+        except click.Abort:  # Ctrl-C
+            code = 130
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(prog: str, exc: ArchiverError, env: object) -> NoReturn:
+    """Our own error: its message (secrets masked, as a server may echo one) and its status."""
+    from ..ops.logs import redact
+
+    secrets = env.secrets() if isinstance(env, CommandEnv) else []
+    click.echo(f"{prog}: {redact(str(exc), secrets)}", err=True)
+    sys.exit(2 if isinstance(exc, (ConfigError, UsageError)) else 1)
+
+
+class ArchiverCommand(_OneLineErrors):
+    """A command: runs alone too (the scripts in ``scripts/`` call one by its ``main``)."""
+
+
+class ArchiverGroup(_OneLineErrors, click.Group):
+    """A group of commands whose commands and subgroups are of these classes too."""
+
+    command_class = ArchiverCommand
+    group_class = type

@@ -1,0 +1,55 @@
+"""``archiver ledger KIND``: what the ledger holds, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..admin.listings import DEFAULT_LIMIT, QUERIES, STATUSES
+from .base import CommandEnv, open_existing_ledger, pass_env
+from .params import Since, Uuid
+
+_STATUS_HELP = "; ".join(f"{kind}: {', '.join(values)}" for kind, values in STATUSES.items())
+
+
+@click.command("ledger")
+@click.argument("kind", type=click.Choice(list(QUERIES)), metavar="KIND")
+@click.option("--strategy", type=Uuid(), metavar="ID", help="Only this strategy or flow.")
+@click.option(
+    "--status",
+    metavar="S",
+    help=f"Only this state (archives: submission; jobs and deliveries: state). {_STATUS_HELP}.",
+)
+@click.option("--since", type=Since(), metavar="ISO", help="Only since this ISO-8601 time (UTC).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="At most N rows, newest first (0: all).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_env
+def ledger_command(
+    env: CommandEnv,
+    kind: str,
+    strategy: str | None,
+    status: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List what the ledger holds, newest first, as a table or JSON. KIND is one of
+    strategies, archives, jobs, events, deliveries, audit.
+
+    Reads only: never creates a ledger (exit 1 naming the path it looked for).
+    """
+    from ..admin.render import render_table
+
+    with open_existing_ledger(env.settings) as ledger:
+        rows = QUERIES[kind](
+            ledger, strategy_id=strategy, status=status, since=since, limit=limit or None
+        )
+    click.echo(json.dumps(rows, indent=2) if as_json else render_table(kind, rows))
