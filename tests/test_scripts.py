@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
@@ -66,3 +69,58 @@ def test_backup_ledger_copies_a_consistent_ledger(
     )
     assert missing.returncode == 1
     assert "no ledger at" in missing.stderr
+
+
+SCRIPT_COMMANDS = {
+    "strategy_history.py": "report history",
+    "daily_summary.py": "report daily",
+    "verify_archives.py": "verify-archives",
+    "backup_ledger.py": "backup",
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPT_COMMANDS))
+def test_every_script_has_help_that_does_nothing_else(script: str, tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "ARCHIVER_DB": str(tmp_path / "ledger.db"), **_pythonpath()}
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), "--help"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith(f"Usage: {script} [OPTIONS]")
+    assert "document(s) checked" not in result.stdout  # verify_archives.py ran its check
+    assert list(tmp_path.iterdir()) == []  # backup_ledger.py used to write a file "--help"
+    command = subprocess.run(
+        [*ARCHIVER, *SCRIPT_COMMANDS[script].split(), "--help"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # the same command under another name
+    assert command.stdout.split("\n", 1)[1] == result.stdout.split("\n", 1)[1]
+
+
+def test_verify_archives_without_a_ledger_exits_1_and_creates_none(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "verify_archives.py")],
+        env={"PATH": "/usr/bin:/bin", "ARCHIVER_DB": "var/ledger.db", **_pythonpath()},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"verify_archives: no ledger at {tmp_path / 'var' / 'ledger.db'} (ARCHIVER_DB)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def _pythonpath() -> dict[str, str]:
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}

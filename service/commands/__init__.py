@@ -46,7 +46,7 @@ Shell completion: eval "$(_ARCHIVER_COMPLETE=bash_source archiver)" in ~/.bashrc
     "archiver",
     cls=ArchiverGroup,
     epilog=EPILOG,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"max_content_width": 100},
 )
 @click.version_option(package_name=PACKAGE, prog_name="archiver")
 def cli() -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .base import CommandEnv, pass_env, setup_logs, warn
+from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 SOURCE_TYPES = ("flow", "routing-strategy")
 
 
-@click.command("archive")
+@click.command("archive", cls=ArchiverCommand)
 @click.argument("strategy_id", metavar="ID")
 @click.option(
     "--source",

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import LedgerError
-from .base import CommandEnv, absolute, pass_env
+from .base import ArchiverCommand, CommandEnv, absolute, pass_env
 
 
 def backup(source: Path, dest: Path) -> int:
@@ -34,7 +34,7 @@ def backup(source: Path, dest: Path) -> int:
     return count
 
 
-@click.command("backup")
+@click.command("backup", cls=ArchiverCommand)
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @pass_env
 def backup_command(env: CommandEnv, dest: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from .base import ArchiverCommand
 
-@click.command("demo")
+
+@click.command("demo", cls=ArchiverCommand)
 @click.pass_context
 def demo_command(ctx: click.Context) -> None:
     """Run the whole pipeline on embedded defaults, end to end, and print a summary.

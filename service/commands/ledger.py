@@ -7,13 +7,13 @@ import json
 import click
 
 from ..admin.listings import DEFAULT_LIMIT, QUERIES, STATUSES
-from .base import CommandEnv, open_existing_ledger, pass_env
+from .base import ArchiverCommand, CommandEnv, open_existing_ledger, pass_env
 from .params import Since, Uuid
 
 _STATUS_HELP = "; ".join(f"{kind}: {', '.join(values)}" for kind, values in STATUSES.items())
 
 
-@click.command("ledger")
+@click.command("ledger", cls=ArchiverCommand)
 @click.argument("kind", type=click.Choice(list(QUERIES)), metavar="KIND")
 @click.option("--strategy", type=Uuid(), metavar="ID", help="Only this strategy or flow.")
 @click.option(

@@ -13,7 +13,15 @@ from pathlib import Path
 import click
 
 from ..errors import ArchiverError, LedgerError, UsageError
-from .base import ArchiverGroup, CommandEnv, absolute, open_existing_ledger, pass_env, warn
+from .base import (
+    ArchiverCommand,
+    ArchiverGroup,
+    CommandEnv,
+    absolute,
+    open_existing_ledger,
+    pass_env,
+    warn,
+)
 
 
 @click.group("report", cls=ArchiverGroup)
@@ -117,7 +125,7 @@ def daily_command(ctx: click.Context, env: CommandEnv, day: str | None, as_json:
         ctx.exit(1)
 
 
-@click.command("verify-archives")
+@click.command("verify-archives", cls=ArchiverCommand)
 @pass_env
 @click.pass_context
 def verify_archives_command(ctx: click.Context, env: CommandEnv) -> None:

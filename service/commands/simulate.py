@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from .base import CommandEnv, pass_env, setup_logs
+from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs
 from .params import RateLimit
 
 
-@click.command("simulate")
+@click.command("simulate", cls=ArchiverCommand)
 @click.option(
     "--port", type=int, default=8765, show_default=True, metavar="N", help="Port on 127.0.0.1."
 )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .base import CommandEnv, pass_env, setup_logs, warn
+from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
 
 
-@click.command("sweep")
+@click.command("sweep", cls=ArchiverCommand)
 @click.option(
     "--discover",
     is_flag=True,

@@ -11,10 +11,12 @@ from typing import Any
 
 import click
 
+from .base import ArchiverCommand
+
 CONFIG = "python:service.gunicorn_conf"
 
 
-@click.command("web")
+@click.command("web", cls=ArchiverCommand)
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),

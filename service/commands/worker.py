@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .base import CommandEnv, pass_env, setup_logs
+from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs
 
 
-@click.command("worker")
+@click.command("worker", cls=ArchiverCommand)
 @pass_env
 def worker_command(env: CommandEnv) -> None:
     """Run archive jobs, outbound deliveries and the scheduled sweep until SIGTERM.
