@@ -5,14 +5,18 @@ delivery and hands it to a ``Deliverer``, which knows nothing of the ledger.
 """
 
 from .deliver import Attempt, Deliverer, Outcome
+from .settings import parse_targets
 from .signing import hub_signature, standard_signature
-from .targets import Target, parse_targets
+from .targets import GitHubTarget, GitLabTarget, Target, WebhookTarget
 
 __all__ = [
     "Attempt",
     "Deliverer",
+    "GitHubTarget",
+    "GitLabTarget",
     "Outcome",
     "Target",
+    "WebhookTarget",
     "hub_signature",
     "parse_targets",
     "standard_signature",

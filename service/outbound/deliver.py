@@ -8,7 +8,6 @@ again. The body is the event's stored bytes, the same on every retry, and so is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,14 +18,7 @@ import requests
 
 from ..clock import utcnow
 from ..http import DAY, parse_retry_after
-from .signing import hub_signature, standard_signature
-from .targets import GITHUB, GITLAB, Target
-
-USER_AGENT = "genesys-strategy-archiver"
-GITHUB_API_VERSION = "2022-11-28"
-# GitHub refuses a client_payload with more than 10 top-level keys or over 64 KB; ours
-# has four keys (id, type, timestamp, data), so only the size needs watching.
-CLIENT_PAYLOAD_LIMIT = 64_000
+from .targets import Target
 
 
 class Outcome(StrEnum):
@@ -51,7 +43,7 @@ class Deliverer:
     def __init__(self, targets: Sequence[Target], *, timeout: float = 10.0) -> None:
         self.timeout = timeout
         self._targets = {target.name: target for target in targets}
-        self._sessions = {target.name: _session(target) for target in targets}
+        self._sessions = {target.name: target.session() for target in targets}
 
     def attempt(
         self,
@@ -68,7 +60,7 @@ class Deliverer:
             return Attempt(Outcome.DEAD, None, f"target {target_name} is no longer configured")
         timestamp = int(utcnow().timestamp()) if now is None else now
         try:
-            request = _request(target, event_id, event_type, body, timestamp)
+            request = target.request(event_id, event_type, body, timestamp)
         except ValueError as exc:
             return Attempt(Outcome.DEAD, None, str(exc))
         try:
@@ -99,90 +91,6 @@ class Deliverer:
         if cause is not None and cause.strerror:
             return f"connection failed: {cause.strerror.lower()}"
         return f"connection failed ({type(exc).__name__})"
-
-
-def _session(target: Target) -> requests.Session:
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    if target.kind == GITHUB:
-        session.headers["Authorization"] = f"Bearer {target.token}"
-        session.headers["Accept"] = "application/vnd.github+json"
-        session.headers["X-GitHub-Api-Version"] = GITHUB_API_VERSION
-    return session
-
-
-def _request(
-    target: Target, event_id: str, event_type: str, body: bytes, timestamp: int
-) -> dict[str, Any]:
-    """The ``data`` and ``headers`` of the POST, by the target's kind."""
-    if target.kind == GITHUB:
-        dispatch = {
-            "event_type": target.event_type,
-            "client_payload": client_payload(event_id, event_type, _event(body)),
-        }
-        return {"data": _compact(dispatch), "headers": {"Content-Type": "application/json"}}
-    if target.kind == GITLAB:
-        data = _event(body).get("data")
-        strategy = data.get("strategyId") if isinstance(data, dict) else None
-        form = {
-            "token": target.token,
-            "ref": target.ref,
-            "variables[ARCHIVER_EVENT_ID]": event_id,
-            "variables[ARCHIVER_EVENT_TYPE]": event_type,
-            "variables[ARCHIVER_STRATEGY_ID]": str(strategy or ""),
-            "variables[ARCHIVER_EVENT]": body.decode("utf-8"),
-        }
-        return {"data": form}
-    secret = target.secret or ""
-    headers = {
-        "Content-Type": "application/json",
-        "webhook-id": event_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": standard_signature(secret, event_id, timestamp, body),
-        "X-Hub-Signature-256": hub_signature(secret, body),
-    }
-    return {"data": body, "headers": headers}
-
-
-def client_payload(event_id: str, event_type: str, event: dict[str, Any]) -> dict[str, Any]:
-    """The event within GitHub's limits; ``versionIds`` go first when it is too big."""
-    found = event.get("data")
-    data: dict[str, Any] = found if isinstance(found, dict) else {}
-    payload = {
-        "id": event_id,
-        "type": event_type,
-        "timestamp": event.get("timestamp"),
-        "data": data,
-    }
-    if len(_compact(payload)) < CLIENT_PAYLOAD_LIMIT:
-        return payload
-    if "versionIds" in data:
-        data = {k: v for k, v in data.items() if k != "versionIds"} | {"versionIdsTruncated": True}
-        payload["data"] = data
-        if len(_compact(payload)) < CLIENT_PAYLOAD_LIMIT:
-            return payload
-    # Still too big (a huge error text, say): keep only the short scalar fields.
-    short = {k: v for k, v in data.items() if _short(v)}
-    payload["data"] = short | {"dataTruncated": True}
-    return payload
-
-
-def _event(body: bytes) -> dict[str, Any]:
-    try:
-        event = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        event = None
-    if not isinstance(event, dict):
-        raise ValueError("event body is not a JSON object")
-    return event
-
-
-def _compact(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _short(value: Any) -> bool:
-    return isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 200)
 
 
 def _judge(response: requests.Response, timestamp: int, secrets: list[str]) -> Attempt:

@@ -1,242 +1,201 @@
-"""Where completion events go: ``VCS_TARGETS`` and the simple ``VCS_WEBHOOK_URLS`` form.
+"""The receivers of completion events: a signed webhook, a GitHub ``repository_dispatch``,
+a GitLab pipeline trigger.
 
-A target is a generic signed webhook, a GitHub ``repository_dispatch`` or a GitLab
-pipeline trigger. Its ``name`` keys its deliveries in the ledger, so it must be unique
-and stable; it never holds a secret. Configuration errors name the variable and the
-path of the bad field and never repeat a value, which may be a secret.
+Each target knows its endpoint, the headers of its session and the request of one
+delivery; ``deliver.py`` only sends it and judges the answer. Targets are built from
+``VCS_TARGETS`` and ``VCS_WEBHOOK_URLS`` by ``settings.py``. A target's ``name`` keys
+its deliveries in the ledger and never holds a secret; secrets stay out of ``repr``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, quote, urlsplit
 
-from cerberus import Validator
+import requests
 
-from ..errors import ConfigError
-from ..validation import problems
+from ..http import make_session
+from .signing import hub_signature, standard_signature
 
 WEBHOOK, GITHUB, GITLAB = "webhook", "github", "gitlab"
 KINDS = (WEBHOOK, GITHUB, GITLAB)
 GITHUB_API = "https://api.github.com"
+GITHUB_API_VERSION = "2022-11-28"
 GITLAB_URL = "https://gitlab.com"
 DEFAULT_EVENT_TYPE = "strategy-archive"
+# GitHub refuses a client_payload with more than 10 top-level keys or over 64 KB; ours
+# has four keys (id, type, timestamp, data), so only the size needs watching.
+CLIENT_PAYLOAD_LIMIT = 64_000
+
+# The keyword arguments of ``Session.post`` for one delivery: ``data`` and ``headers``.
+Request = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Target:
-    """One configured receiver of completion events; secrets stay out of ``repr``."""
+class Target(ABC):
+    """One configured receiver of completion events."""
 
+    kind: ClassVar[str]
     name: str
-    kind: str  # "webhook" | "github" | "gitlab"
-    url: str | None = field(default=None, repr=False)  # webhook: a query string may hold a token
-    base_url: str | None = None  # github, gitlab: API root (GitHub Enterprise, self-managed)
-    repository: str | None = None  # github: owner/name
-    event_type: str | None = None  # github: repository_dispatch event_type
-    project: str | None = None  # gitlab: numeric id or namespace/path
-    ref: str | None = None  # gitlab: branch or tag the pipeline runs on
-    secret: str | None = field(default=None, repr=False)  # webhook: whsec_ signing secret
-    token: str | None = field(default=None, repr=False)  # github: bearer; gitlab: trigger token
+
+    @property
+    @abstractmethod
+    def endpoint(self) -> str:
+        """The URL each delivery is POSTed to (may hold a secret: do not log it)."""
+
+    @abstractmethod
+    def request(self, event_id: str, event_type: str, body: bytes, timestamp: int) -> Request:
+        """The ``data`` and ``headers`` of one delivery of the event stored as ``body``;
+        ``ValueError`` when the event cannot be sent to this kind of target."""
+
+    def session(self) -> requests.Session:
+        """The target's one session: user agent, and what every request to it carries."""
+        return make_session()
+
+    @abstractmethod
+    def secrets(self) -> list[str]:
+        """Every secret this target holds, for redaction."""
+
+
+@dataclass(frozen=True)
+class WebhookTarget(Target):
+    """A URL receiving the event as it is stored, signed as Standard Webhooks has it and
+    with ``X-Hub-Signature-256`` for GitHub-style receivers."""
+
+    kind: ClassVar[str] = WEBHOOK
+    url: str = field(repr=False)  # a query string may hold a token
+    secret: str = field(repr=False)  # whsec_<base64>
 
     @property
     def endpoint(self) -> str:
-        """The URL each delivery is POSTed to (may hold a secret: do not log it)."""
-        if self.kind == GITHUB:
-            return f"{self.base_url}/repos/{self.repository}/dispatches"
-        if self.kind == GITLAB:
-            project = quote(self.project or "", safe="")
-            return f"{self.base_url}/api/v4/projects/{project}/trigger/pipeline"
-        return self.url or ""
+        return self.url
+
+    def request(self, event_id: str, event_type: str, body: bytes, timestamp: int) -> Request:
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": standard_signature(self.secret, event_id, timestamp, body),
+            "X-Hub-Signature-256": hub_signature(self.secret, body),
+        }
+        return {"data": body, "headers": headers}
 
     def secrets(self) -> list[str]:
-        """Every secret this target holds, for redaction: a URL's password and its query
-        values that look like tokens (eight characters or more) too."""
-        found = [self.secret, self.token]
-        if self.url:
-            parts = urlsplit(self.url)
-            found.append(parts.password)
-            found += [value for _, value in parse_qsl(parts.query) if len(value) >= 8]
+        """The signing secret, the URL's password and its query values that look like
+        tokens (eight characters or more)."""
+        parts = urlsplit(self.url)
+        found = [self.secret, parts.password]
+        found += [value for _, value in parse_qsl(parts.query) if len(value) >= 8]
         return [value for value in found if value]
 
 
-_URL = r"^https?://[^\s/?#]+(/\S*)?$"
-_WHSEC = r"^whsec_[A-Za-z0-9+/]+={0,2}$"
+@dataclass(frozen=True)
+class GitHubTarget(Target):
+    """``POST /repos/{repository}/dispatches`` with a bearer token: the event becomes the
+    ``client_payload`` of a ``repository_dispatch``."""
+
+    kind: ClassVar[str] = GITHUB
+    repository: str  # owner/name
+    token: str = field(repr=False)
+    base_url: str = GITHUB_API  # GitHub Enterprise: its API root
+    event_type: str = DEFAULT_EVENT_TYPE
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.base_url}/repos/{self.repository}/dispatches"
+
+    def session(self) -> requests.Session:
+        return make_session(
+            auth=self.token,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": GITHUB_API_VERSION,
+            },
+        )
+
+    def request(self, event_id: str, event_type: str, body: bytes, timestamp: int) -> Request:
+        dispatch = {
+            "event_type": self.event_type,
+            "client_payload": client_payload(event_id, event_type, _event(body)),
+        }
+        return {"data": _compact(dispatch), "headers": {"Content-Type": "application/json"}}
+
+    def secrets(self) -> list[str]:
+        return [self.token]
 
 
-def _id_text(value: Any) -> Any:
-    """GitLab project ids may be written as JSON numbers; they are used as text."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+@dataclass(frozen=True)
+class GitLabTarget(Target):
+    """A pipeline trigger: the trigger token, the ref and the event as CI variables, as
+    a form."""
+
+    kind: ClassVar[str] = GITLAB
+    project: str  # numeric id or namespace/path
+    ref: str  # branch or tag the pipeline runs on
+    token: str = field(repr=False)  # trigger token
+    base_url: str = GITLAB_URL  # self-managed: its root
+
+    @property
+    def endpoint(self) -> str:
+        project = quote(self.project, safe="")
+        return f"{self.base_url}/api/v4/projects/{project}/trigger/pipeline"
+
+    def request(self, event_id: str, event_type: str, body: bytes, timestamp: int) -> Request:
+        data = _event(body).get("data")
+        strategy = data.get("strategyId") if isinstance(data, dict) else None
+        form = {
+            "token": self.token,
+            "ref": self.ref,
+            "variables[ARCHIVER_EVENT_ID]": event_id,
+            "variables[ARCHIVER_EVENT_TYPE]": event_type,
+            "variables[ARCHIVER_STRATEGY_ID]": str(strategy or ""),
+            "variables[ARCHIVER_EVENT]": body.decode("utf-8"),
+        }
+        return {"data": form}
+
+    def secrets(self) -> list[str]:
+        return [self.token]
 
 
-def _schema(kind: str, **fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    common: dict[str, dict[str, Any]] = {
-        "type": {"type": "string", "required": True, "allowed": [kind]},
-        "name": {"type": "string", "empty": False, "maxlength": 200, "regex": r"^\S+( \S+)*$"},
+def client_payload(event_id: str, event_type: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The event within GitHub's limits; ``versionIds`` go first when it is too big."""
+    found = event.get("data")
+    data: dict[str, Any] = found if isinstance(found, dict) else {}
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "timestamp": event.get("timestamp"),
+        "data": data,
     }
-    return common | fields
+    if len(_compact(payload)) < CLIENT_PAYLOAD_LIMIT:
+        return payload
+    if "versionIds" in data:
+        data = {k: v for k, v in data.items() if k != "versionIds"} | {"versionIdsTruncated": True}
+        payload["data"] = data
+        if len(_compact(payload)) < CLIENT_PAYLOAD_LIMIT:
+            return payload
+    # Still too big (a huge error text, say): keep only the short scalar fields.
+    short = {k: v for k, v in data.items() if _short(v)}
+    payload["data"] = short | {"dataTruncated": True}
+    return payload
 
 
-_TOKEN = {"type": "string", "required": True, "minlength": 8, "regex": r"^[\x21-\x7e]+$"}
-
-SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
-    WEBHOOK: _schema(
-        WEBHOOK,
-        url={"type": "string", "required": True, "regex": _URL},
-        secret={"type": "string", "regex": _WHSEC},
-    ),
-    GITHUB: _schema(
-        GITHUB,
-        repository={
-            "type": "string",
-            "required": True,
-            "regex": r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$",
-        },
-        token=_TOKEN,
-        baseUrl={"type": "string", "regex": _URL, "default": GITHUB_API},
-        eventType={
-            "type": "string",
-            "empty": False,
-            "maxlength": 100,
-            "default": DEFAULT_EVENT_TYPE,
-        },
-    ),
-    GITLAB: _schema(
-        GITLAB,
-        project={
-            "type": "string",
-            "required": True,
-            "coerce": _id_text,
-            "regex": r"^([0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+)$",
-        },
-        token=_TOKEN,
-        ref={"type": "string", "required": True, "maxlength": 255, "regex": r"^[^\s~^:?*\[\\]+$"},
-        baseUrl={"type": "string", "regex": _URL, "default": GITLAB_URL},
-    ),
-}
-_VALIDATORS = {kind: Validator(schema, allow_unknown=False) for kind, schema in SCHEMAS.items()}
-
-_HINTS = {
-    "name": "must be text without leading, trailing or doubled spaces",
-    "url": "must be an http(s) URL",
-    "baseUrl": "must be an http(s) URL",
-    "secret": "must have the form whsec_<base64>",
-    "token": "must be text of at least 8 characters without spaces",
-    "repository": "must be owner/name",
-    "project": "must be a numeric id or a path such as group/project",
-    "ref": "must be a branch or tag name",
-}
-
-
-def parse_targets(
-    vcs_targets: str | None, webhook_urls: Sequence[str], webhook_secret: str | None
-) -> tuple[Target, ...]:
-    """Every configured target: one per ``VCS_WEBHOOK_URLS`` entry, then ``VCS_TARGETS``."""
-    if webhook_secret is not None and not re.match(_WHSEC, webhook_secret):
-        raise ConfigError("VCS_WEBHOOK_SECRET is invalid: must have the form whsec_<base64>")
-    targets: list[Target] = []
-    origin: dict[str, str] = {}
-    urls = [url.strip() for url in webhook_urls if url.strip()]
-    if urls and not webhook_secret:
-        raise ConfigError("VCS_WEBHOOK_SECRET is required when VCS_WEBHOOK_URLS is set")
-    for number, url in enumerate(urls, start=1):
-        if not re.match(_URL, url):
-            raise ConfigError(f"VCS_WEBHOOK_URLS is invalid: entry {number} is not an http(s) URL")
-        target = Target(name=url_name(url), kind=WEBHOOK, url=url, secret=webhook_secret)
-        if target.name in origin:
-            raise ConfigError(f"VCS_WEBHOOK_URLS is invalid: {target.name} is listed twice")
-        origin[target.name] = "VCS_WEBHOOK_URLS"
-        targets.append(target)
-    for index, item in enumerate(_json_list(vcs_targets)):
-        path = f"VCS_TARGETS[{index}]"
-        target = _target(path, item, webhook_secret)
-        if target.name in origin:
-            raise ConfigError(
-                f"{path}.name is invalid: {target.name!r} is already used by {origin[target.name]}"
-            )
-        origin[target.name] = path
-        targets.append(target)
-    return tuple(targets)
-
-
-def url_name(url: str) -> str:
-    """A webhook's default name: its URL without credentials, query string and fragment."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _json_list(text: str | None) -> list[Any]:
-    if text is None or not text.strip():
-        return []
+def _event(body: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # exc.msg describes the syntax only; the text itself may hold tokens.
-        raise ConfigError(
-            f"VCS_TARGETS is invalid: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
-    if not isinstance(value, list):
-        raise ConfigError("VCS_TARGETS is invalid: must be a JSON list of objects")
-    return value
+        event = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        event = None
+    if not isinstance(event, dict):
+        raise ValueError("event body is not a JSON object")
+    return event
 
 
-def _target(path: str, item: Any, webhook_secret: str | None) -> Target:
-    if not isinstance(item, Mapping):
-        raise ConfigError(f"{path} is invalid: must be a JSON object")
-    kind = item.get("type")
-    if kind is None:
-        raise ConfigError(f"{path}.type is required")
-    if kind not in KINDS:
-        raise ConfigError(f"{path}.type is invalid: must be one of {', '.join(KINDS)}")
-    validator = _VALIDATORS[kind]
-    found = problems(validator, item)
-    if found:
-        order = list(SCHEMAS[kind])
-        key = min(found, key=lambda k: (order.index(k) if k in order else len(order), k))
-        raise ConfigError(f"{path}.{key} {_describe(kind, key, found[key][0])}")
-    doc = validator.document
-    if kind == GITHUB:
-        return Target(
-            name=doc.get("name") or f"github:{doc['repository']}",
-            kind=GITHUB,
-            base_url=doc["baseUrl"].rstrip("/"),
-            repository=doc["repository"],
-            event_type=doc["eventType"],
-            token=doc["token"],
-        )
-    if kind == GITLAB:
-        return Target(
-            name=doc.get("name") or f"gitlab:{doc['project']}",
-            kind=GITLAB,
-            base_url=doc["baseUrl"].rstrip("/"),
-            project=doc["project"],
-            ref=doc["ref"],
-            token=doc["token"],
-        )
-    secret = doc.get("secret") or webhook_secret
-    if not secret:
-        raise ConfigError(f"{path}.secret is required (or set VCS_WEBHOOK_SECRET)")
-    return Target(
-        name=doc.get("name") or url_name(doc["url"]), kind=WEBHOOK, url=doc["url"], secret=secret
-    )
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _describe(kind: str, key: str, message: str) -> str:
-    """Cerberus's message in an operator's words, never quoting the value."""
-    if message == "required field":
-        return "is required"
-    if message == "unknown field":
-        return f"is invalid: not a field of a {kind} target"
-    if message.startswith("value does not match regex"):
-        return f"is invalid: {_HINTS.get(key, 'does not have the expected form')}"
-    if message.startswith("must be of") or "cannot be coerced" in message:
-        return f"is invalid: {_HINTS['project'] if key == 'project' else 'must be a string'}"
-    if message == "empty values not allowed":
-        return "is invalid: must not be empty"
-    if message.startswith("max length is"):
-        return f"is invalid: must be at most {message.removeprefix('max length is ')} characters"
-    return "is invalid"
+def _short(value: Any) -> bool:
+    return isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 200)

@@ -7,7 +7,7 @@ import json
 import requests
 
 from service.outbound.deliver import Deliverer
-from service.outbound.targets import parse_targets
+from service.outbound.settings import parse_targets
 from service.simulator.receivers import FakeGitHub
 
 from .conftest import GITHUB_TOKEN
@@ -39,7 +39,7 @@ def test_dispatch_path_headers_and_body(github: FakeGitHub) -> None:
     assert got.headers["accept"] == "application/vnd.github+json"
     assert got.headers["x-github-api-version"] == "2022-11-28"
     assert got.headers["content-type"] == "application/json"
-    assert got.headers["user-agent"] == "genesys-strategy-archiver"
+    assert got.headers["user-agent"].startswith("genesys-strategy-archiver/")
     event = json.loads(body)
     assert got.json() == {
         "event_type": "strategy-archive",

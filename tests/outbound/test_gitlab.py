@@ -7,7 +7,7 @@ import json
 import requests
 
 from service.outbound.deliver import Attempt, Deliverer
-from service.outbound.targets import parse_targets
+from service.outbound.settings import parse_targets
 from service.simulator.receivers import FakeGitLab
 
 from .conftest import GITLAB_TOKEN
@@ -39,7 +39,7 @@ def test_trigger_path_is_url_encoded_and_the_form_carries_the_event(gitlab: Fake
     assert got.method == "POST"
     assert got.raw_path == "/api/v4/projects/group%2Fproject/trigger/pipeline"
     assert got.headers["content-type"] == "application/x-www-form-urlencoded"
-    assert got.headers["user-agent"] == "genesys-strategy-archiver"
+    assert got.headers["user-agent"].startswith("genesys-strategy-archiver/")
     assert "authorization" not in got.headers
     assert got.form == {
         "token": GITLAB_TOKEN,

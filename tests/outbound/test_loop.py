@@ -19,7 +19,7 @@ from service.backoff import Backoff
 from service.ledger import Delivery, DeliveryState, Ledger
 from service.outbound.deliver import Attempt, Deliverer
 from service.outbound.loop import DeliveryLane, decide
-from service.outbound.targets import Target
+from service.outbound.targets import Target, WebhookTarget
 from service.simulator import SimulatorServer
 from service.simulator.receivers import WebhookReceiver
 from service.worker import Worker
@@ -32,7 +32,7 @@ QUICK = Backoff((0.05, 0.05, 0.05), jitter=0)
 
 
 def hook(receiver: WebhookReceiver, name: str | None = None) -> Target:
-    return Target(name=name or receiver.url, kind="webhook", url=receiver.url, secret=SECRET)
+    return WebhookTarget(name=name or receiver.url, url=receiver.url, secret=SECRET)
 
 
 def announce(ledger: Ledger, *targets: Target) -> str:

@@ -23,7 +23,7 @@ from service.http import DAY
 from service.ledger import Delivery, DeliveryState, Ledger
 from service.outbound.deliver import Attempt, Deliverer
 from service.outbound.loop import DeliveryLane, decide
-from service.outbound.targets import Target
+from service.outbound.targets import Target, WebhookTarget
 from service.simulator.receivers import WebhookReceiver
 from tests.conftest import wait_for
 
@@ -34,7 +34,7 @@ HUGE = "99999999999999999999"
 
 
 def hook(receiver: WebhookReceiver) -> Target:
-    return Target(name=receiver.url, kind="webhook", url=receiver.url, secret=SECRET)
+    return WebhookTarget(name=receiver.url, url=receiver.url, secret=SECRET)
 
 
 def announce(ledger: Ledger, target: Target) -> str:

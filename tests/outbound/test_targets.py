@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from service.errors import ConfigError
-from service.outbound.targets import Target, parse_targets
+from service.outbound.settings import parse_targets
+from service.outbound.targets import GitHubTarget, GitLabTarget, WebhookTarget
 
 from .events import SECRET
 
@@ -77,18 +78,16 @@ def test_json_form_with_each_kind_and_its_defaults() -> None:
         ]
     )
     assert found == (
-        Target(name="audit", kind="webhook", url="https://hooks.example/x", secret=SECRET),
-        Target(
+        WebhookTarget(name="audit", url="https://hooks.example/x", secret=SECRET),
+        GitHubTarget(
             name="gh",
-            kind="github",
             base_url="https://api.github.com",
             repository="owner/repo",
             event_type="strategy-archive",
             token=TOKEN,
         ),
-        Target(
+        GitLabTarget(
             name="gl",
-            kind="gitlab",
             base_url="https://gitlab.com",
             project="group/project",
             ref="main",

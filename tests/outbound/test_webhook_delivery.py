@@ -14,7 +14,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from service.outbound.deliver import Attempt, Deliverer
-from service.outbound.targets import Target
+from service.outbound.targets import Target, WebhookTarget
 from service.simulator.receivers import WebhookReceiver
 
 from .events import SECRET, completed, failed
@@ -23,7 +23,7 @@ EVENT_ID = "evt_2f6c0b5e8a7d4c3b"
 
 
 def hook(receiver: WebhookReceiver, *, name: str = "hook", query: str = "") -> Target:
-    return Target(name=name, kind="webhook", url=receiver.url + query, secret=SECRET)
+    return WebhookTarget(name=name, url=receiver.url + query, secret=SECRET)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_delivered_with_the_standard_headers_and_the_body_as_is(
     (got,) = receiver.received
     assert (got.method, got.raw_path, got.body) == ("POST", "/webhook", body)
     assert got.headers["content-type"] == "application/json"
-    assert got.headers["user-agent"] == "genesys-strategy-archiver"
+    assert got.headers["user-agent"].startswith("genesys-strategy-archiver/")
     assert got.headers["webhook-id"] == EVENT_ID
     assert got.headers["webhook-timestamp"] == str(now)
     assert Webhook(SECRET).verify(got.body, got.headers) == json.loads(body)
@@ -90,7 +90,7 @@ def test_a_receiver_checking_signatures_accepts_ours_and_refuses_another_secret(
     with WebhookReceiver(secret=SECRET) as strict:
         right = Deliverer([hook(strict)])
         other = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
-        wrong = Deliverer([Target(name="hook", kind="webhook", url=strict.url, secret=other)])
+        wrong = Deliverer([WebhookTarget(name="hook", url=strict.url, secret=other)])
         try:
             assert send(right, completed()).outcome == "delivered"
             refused = send(wrong, completed())
@@ -173,9 +173,7 @@ def test_a_refused_connection_is_retried() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    target = Target(
-        name="hook", kind="webhook", url=f"http://127.0.0.1:{port}/x?t=q", secret=SECRET
-    )
+    target = WebhookTarget(name="hook", url=f"http://127.0.0.1:{port}/x?t=q", secret=SECRET)
     sender = Deliverer([target])
     try:
         attempt = send(sender, completed())
