@@ -9,7 +9,8 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import ARCHIVER, wait_for
+from service.simulator import DEMO_FLOW_ID, SimulatorServer
+from tests.conftest import ARCHIVER, cli_env, wait_for
 from tests.processes import BIN, free_port, running, web_env
 
 
@@ -63,3 +64,19 @@ def test_archiver_web_without_inbound_token_exits_2_naming_it(tmp_path: Path) ->
     assert result.stderr.splitlines() == [
         "archiver web: INBOUND_TOKEN is required by the web process but is not set"
     ]
+
+
+def test_archive_names_the_document_by_its_absolute_path(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    env = cli_env(simulator, tmp_path, ARCHIVER_DB="var/ledger.db", ARCHIVE_DIR="var/archive")
+    result = subprocess.run(
+        [*ARCHIVER, "archive", DEMO_FLOW_ID],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f" {tmp_path / 'var' / 'archive' / 'flow' / DEMO_FLOW_ID}/" in result.stdout

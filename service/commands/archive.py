@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 SOURCE_TYPES = ("flow", "routing-strategy")
 
 
-@click.command("archive", cls=ArchiverCommand)
+@click.command("archive", cls=ArchiverCommand, short_help="Archive one flow or strategy now.")
 @click.argument("strategy_id", metavar="ID")
 @click.option(
     "--source",

@@ -8,12 +8,12 @@ from .base import ArchiverGroup, CommandEnv, open_existing_ledger, pass_env, war
 from .params import AuditHead
 
 
-@click.group("audit", cls=ArchiverGroup)
+@click.group("audit", cls=ArchiverGroup, short_help="The audit log.")
 def audit_group() -> None:
     """The audit log: every event, job, archive, delivery and admin action, hash-chained."""
 
 
-@audit_group.command("verify")
+@audit_group.command("verify", short_help="Check the audit log's hash chain.")
 @click.option(
     "--expect-head",
     type=AuditHead(),

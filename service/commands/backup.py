@@ -34,7 +34,7 @@ def backup(source: Path, dest: Path) -> int:
     return count
 
 
-@click.command("backup", cls=ArchiverCommand)
+@click.command("backup", cls=ArchiverCommand, short_help="A consistent copy of the ledger.")
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @pass_env
 def backup_command(env: CommandEnv, dest: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -32,9 +33,16 @@ class CommandEnv:
 
     @property
     def settings(self) -> Settings:
-        """The validated settings; ``ConfigError`` (exit 2) naming a bad variable."""
+        """The validated settings, their paths made absolute (every message names a path
+        absolute); ``ConfigError`` (exit 2) naming a bad variable."""
         if self._settings is None:
-            self._settings = load_settings(self.environ)
+            loaded = load_settings(self.environ)
+            self._settings = replace(
+                loaded,
+                archiver_db=absolute(loaded.archiver_db),
+                archive_dir=absolute(loaded.archive_dir),
+                metrics_dir=absolute(loaded.metrics_dir),
+            )
         return self._settings
 
     def secrets(self) -> list[str]:

@@ -7,7 +7,7 @@ import click
 from .base import ArchiverCommand
 
 
-@click.command("demo", cls=ArchiverCommand)
+@click.command("demo", cls=ArchiverCommand, short_help="The whole pipeline, end to end.")
 @click.pass_context
 def demo_command(ctx: click.Context) -> None:
     """Run the whole pipeline on embedded defaults, end to end, and print a summary.

@@ -13,7 +13,7 @@ from .params import Since, Uuid
 _STATUS_HELP = "; ".join(f"{kind}: {', '.join(values)}" for kind, values in STATUSES.items())
 
 
-@click.command("ledger", cls=ArchiverCommand)
+@click.command("ledger", cls=ArchiverCommand, short_help="List what the ledger holds.")
 @click.argument("kind", type=click.Choice(list(QUERIES)), metavar="KIND")
 @click.option("--strategy", type=Uuid(), metavar="ID", help="Only this strategy or flow.")
 @click.option(

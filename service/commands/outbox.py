@@ -9,12 +9,12 @@ from .base import ArchiverGroup, CommandEnv, open_existing_ledger, pass_env
 from .params import Uuid
 
 
-@click.group("outbox", cls=ArchiverGroup)
+@click.group("outbox", cls=ArchiverGroup, short_help="Outbound events and deliveries.")
 def outbox_group() -> None:
     """Outbound events (completion, failure, deletion) and their deliveries."""
 
 
-@outbox_group.command("redeliver")
+@outbox_group.command("redeliver", short_help="Send dead deliveries again.")
 @click.option("--id", "delivery_id", type=Uuid("delivery id"), metavar="ID", help="This one.")
 @click.option("--dead", is_flag=True, help="Every dead delivery.")
 @pass_env

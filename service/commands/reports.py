@@ -29,7 +29,7 @@ def report_group() -> None:
     """Reports for reviewers and operators, in Markdown or JSON."""
 
 
-@report_group.command("history")
+@report_group.command("history", short_help="One strategy's whole history.")
 @click.argument("strategy_id", metavar="STRATEGY_ID")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of Markdown.")
 @click.option(
@@ -93,7 +93,7 @@ def parse_day(text: str | None, today: date) -> date:
     return day
 
 
-@report_group.command("daily")
+@report_group.command("daily", short_help="One UTC day, and what needs attention.")
 @click.option(
     "--date",
     "day",
@@ -125,7 +125,7 @@ def daily_command(ctx: click.Context, env: CommandEnv, day: str | None, as_json:
         ctx.exit(1)
 
 
-@click.command("verify-archives", cls=ArchiverCommand)
+@click.command("verify-archives", cls=ArchiverCommand, short_help="Check every archive document.")
 @pass_env
 @click.pass_context
 def verify_archives_command(ctx: click.Context, env: CommandEnv) -> None:

@@ -9,7 +9,7 @@ from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs
 from .params import RateLimit
 
 
-@click.command("simulate", cls=ArchiverCommand)
+@click.command("simulate", cls=ArchiverCommand, short_help="Run the Genesys Cloud simulator.")
 @click.option(
     "--port", type=int, default=8765, show_default=True, metavar="N", help="Port on 127.0.0.1."
 )

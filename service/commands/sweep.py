@@ -7,7 +7,7 @@ import click
 from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
 
 
-@click.command("sweep", cls=ArchiverCommand)
+@click.command("sweep", cls=ArchiverCommand, short_help="Queue a job for every known strategy.")
 @click.option(
     "--discover",
     is_flag=True,

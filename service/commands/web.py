@@ -16,7 +16,7 @@ from .base import ArchiverCommand
 CONFIG = "python:service.gunicorn_conf"
 
 
-@click.command("web", cls=ArchiverCommand)
+@click.command("web", cls=ArchiverCommand, short_help="Run the web process under gunicorn.")
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),

@@ -7,7 +7,7 @@ import click
 from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs
 
 
-@click.command("worker", cls=ArchiverCommand)
+@click.command("worker", cls=ArchiverCommand, short_help="Run jobs, deliveries and the sweep.")
 @pass_env
 def worker_command(env: CommandEnv) -> None:
     """Run archive jobs, outbound deliveries and the scheduled sweep until SIGTERM.
