@@ -167,22 +167,16 @@ def _target(path: str, item: Any, webhook_secret: str | None) -> Target:
         key = min(found, key=lambda k: (order.index(k) if k in order else len(order), k))
         raise ConfigError(f"{path}.{key} {_describe(kind, key, found[key][0])}")
     doc = validator.document
-    if kind == GITHUB:
-        return GitHubTarget(
-            name=doc.get("name") or f"github:{doc['repository']}",
-            base_url=doc["baseUrl"].rstrip("/"),
-            repository=doc["repository"],
-            event_type=doc["eventType"],
-            token=doc["token"],
-        )
-    if kind == GITLAB:
-        return GitLabTarget(
-            name=doc.get("name") or f"gitlab:{doc['project']}",
-            base_url=doc["baseUrl"].rstrip("/"),
-            project=doc["project"],
-            ref=doc["ref"],
-            token=doc["token"],
-        )
+    if kind in (GITHUB, GITLAB):
+        where = doc["repository"] if kind == GITHUB else doc["project"]
+        common = {
+            "name": doc.get("name") or f"{kind}:{where}",
+            "token": doc["token"],
+            "base_url": doc["baseUrl"].rstrip("/"),
+        }
+        if kind == GITHUB:
+            return GitHubTarget(repository=where, event_type=doc["eventType"], **common)
+        return GitLabTarget(project=where, ref=doc["ref"], **common)
     secret = doc.get("secret") or webhook_secret
     if not secret:
         raise ConfigError(f"{path}.secret is required (or set VCS_WEBHOOK_SECRET)")
