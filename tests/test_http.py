@@ -1,4 +1,5 @@
-"""The one ``Retry-After`` parser and the URL shown in messages (``service/http.py``)."""
+"""What every HTTP client shares (``service/http.py``): the session factory, the response
+hooks, the one ``Retry-After`` parser and the URL shown in messages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from email.utils import formatdate
 
 import pytest
 
-from service.http import parse_retry_after, public_url
+from service import __version__
+from service.http import make_session, observed, on_response, parse_retry_after, public_url
+from service.simulator.receivers import WebhookReceiver
 
 NOW = 1_750_000_000.0
 CAP = 3600.0
@@ -82,3 +85,27 @@ def test_public_url_drops_credentials_query_and_fragment(
     url: str, base: str | None, shown: str
 ) -> None:
     assert public_url(url, base) == shown
+
+
+def test_a_session_sends_the_user_agent_the_token_and_its_headers() -> None:
+    with WebhookReceiver() as receiver:
+        with make_session(auth="bearer-token-1234", headers={"Accept": "x/y"}) as session:
+            session.post(receiver.url, data=b"{}", timeout=5)
+        with make_session() as session:
+            session.post(receiver.url, data=b"{}", timeout=5)
+        first, second = receiver.received
+    assert first.headers["user-agent"] == f"genesys-strategy-archiver/{__version__}"
+    assert first.headers["authorization"] == "Bearer bearer-token-1234"
+    assert first.headers["accept"] == "x/y"
+    assert second.headers["user-agent"] == first.headers["user-agent"]
+    assert "authorization" not in second.headers
+
+
+def test_observers_hear_each_answer_of_their_service_once() -> None:
+    heard: list[int | None] = []
+    on_response("test-service", heard.append)
+    on_response("test-service", heard.append)  # registering twice changes nothing
+    observed("test-service", 503)
+    observed("test-service", None)
+    observed("other-service", 200)
+    assert heard == [503, None]
