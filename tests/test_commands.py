@@ -247,3 +247,15 @@ def test_daily_report_of_a_quiet_day(ledger_path: Path) -> None:
     future = run("report", "daily", "--date", "2999-01-01", environ={"ARCHIVER_DB": "x.db"})
     assert future.exit_code == 2
     assert future.stderr.startswith("archiver: --date 2999-01-01 is in the future")
+
+
+def test_errors_never_repeat_a_secret() -> None:
+    secret = "client-secret-pasted-in-the-wrong-place"
+    pasted = run("archive", secret, environ={"GENESYS_CLIENT_SECRET": secret})
+    assert pasted.exit_code == 2
+    assert secret not in pasted.stderr
+    assert pasted.stderr.startswith("archiver: strategy id must be a UUID, got ")
+    bearer = run("ledger", "jobs", "--strategy", "Bearer abcdef0123456789")
+    assert bearer.exit_code == 2
+    assert "abcdef0123456789" not in bearer.stderr
+    assert bearer.stderr.startswith("archiver: Invalid value for '--strategy'")

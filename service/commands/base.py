@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -61,8 +61,18 @@ def program() -> str:
 
 
 def warn(message: str) -> None:
-    """One line ``<program>: <message>`` on stderr."""
-    click.echo(f"{program()}: {message}", err=True)
+    """One line ``<program>: <message>`` on stderr, secrets masked."""
+    ctx = click.get_current_context(silent=True)
+    _say(program(), message, ctx.find_object(CommandEnv) if ctx else None)
+
+
+def _say(prog: str, message: str, env: object) -> None:
+    """``<prog>: <message>`` on stderr without a secret (a server, or a mistyped argument,
+    may carry one): those of the settings when loaded, and credential-looking values."""
+    from ..ops.logs import redact
+
+    secrets = env.secrets() if isinstance(env, CommandEnv) else []
+    click.echo(f"{prog}: {redact(message, secrets)}", err=True)
 
 
 def absolute(path: Path) -> Path:
@@ -110,25 +120,17 @@ class _OneLineErrors(click.Command):
             code = exc.exit_code
         except click.UsageError as exc:
             usage = " ".join(exc.ctx.get_usage().split()[1:]) if exc.ctx else prog
-            click.echo(f"{prog}: {exc.format_message()} (usage: {usage})", err=True)
+            _say(prog, f"{exc.format_message()} (usage: {usage})", env)
             code = 2
         except click.ClickException as exc:
-            click.echo(f"{prog}: {exc.format_message()}", err=True)
+            _say(prog, exc.format_message(), env)
             code = exc.exit_code
         except ArchiverError as exc:
-            _fail(prog, exc, env)
+            _say(prog, str(exc), env)
+            code = 2 if isinstance(exc, (ConfigError, UsageError)) else 1
         except click.Abort:  # Ctrl-C
             code = 130
         sys.exit(code if isinstance(code, int) else 0)
-
-
-def _fail(prog: str, exc: ArchiverError, env: object) -> NoReturn:
-    """Our own error: its message (secrets masked, as a server may echo one) and its status."""
-    from ..ops.logs import redact
-
-    secrets = env.secrets() if isinstance(env, CommandEnv) else []
-    click.echo(f"{prog}: {redact(str(exc), secrets)}", err=True)
-    sys.exit(2 if isinstance(exc, (ConfigError, UsageError)) else 1)
 
 
 class ArchiverCommand(_OneLineErrors):
