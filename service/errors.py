@@ -2,7 +2,7 @@
 
 Callers catch ``ArchiverError`` to report any failure of ours in one line; the
 subclasses say what kind of failure it was so that the CLI can pick an exit
-status and the worker can decide whether a retry makes sense.
+status, and each says through ``retryable`` whether a later try may succeed.
 """
 
 from __future__ import annotations
@@ -11,15 +11,26 @@ from typing import Any
 
 
 class ArchiverError(Exception):
-    """Root of every error this project raises on purpose."""
+    """Root of every error this project raises on purpose.
+
+    ``retryable``: whether trying again later may succeed. By default yes (the ledger,
+    cold storage and the network may recover; the number of tries is bounded anyway);
+    kinds that waiting cannot mend say no.
+    """
+
+    retryable: bool = True
 
 
 class ConfigError(ArchiverError):
     """A setting is missing or malformed; the message names the variable."""
 
+    retryable = False
+
 
 class UsageError(ArchiverError):
     """A command was given an argument it cannot use (for example a non-UUID id)."""
+
+    retryable = False
 
 
 class UpstreamError(ArchiverError):
@@ -47,6 +58,8 @@ class UpstreamError(ArchiverError):
 class ValidationFailed(ArchiverError):
     """A document did not match its schema; ``fields`` maps each bad field to messages."""
 
+    retryable = False
+
     def __init__(self, what: str, fields: dict[str, list[str]]) -> None:
         self.what = what
         self.fields = fields
@@ -55,7 +68,8 @@ class ValidationFailed(ArchiverError):
 
 
 class LedgerError(ArchiverError):
-    """The ledger or the archive folder refused an operation."""
+    """The ledger or the archive folder refused an operation (locked, full, unwritable:
+    retryable, as every ``ArchiverError`` is by default)."""
 
 
 class StorageError(LedgerError):

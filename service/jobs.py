@@ -11,7 +11,7 @@ from typing import Any
 
 from .archive import Archiver, ArchiveRun
 from .archive.gone import ObjectDeleted
-from .errors import ConfigError, LedgerError, UpstreamError, UsageError, ValidationFailed
+from .errors import ArchiverError
 
 
 @dataclass(frozen=True)
@@ -57,21 +57,15 @@ def job_result(run: ArchiveRun) -> dict[str, Any]:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether a later try may succeed.
-
-    Upstream errors say so themselves (429, 5xx, network: yes; 404, 422: no). A
-    malformed document, a bad id or a missing setting will not change by waiting.
-    The ledger, cold storage, the network and anything unforeseen may recover; the
-    number of tries is bounded anyway.
-    """
-    if isinstance(exc, UpstreamError):
-        return exc.retryable
-    return not isinstance(exc, ValidationFailed | UsageError | ConfigError)
+    """Whether a later try may succeed: ours say so themselves (``ArchiverError.retryable``:
+    an upstream 429, 5xx or network failure yes, a 404, a malformed document, a bad id or a
+    missing setting no); anything unforeseen may recover, and tries are bounded anyway."""
+    return exc.retryable if isinstance(exc, ArchiverError) else True
 
 
 def describe(exc: BaseException) -> str:
     """One line for the job's ``last_error``: ours as they are, others with their type."""
     text = " ".join(str(exc).split())
-    if isinstance(exc, UpstreamError | ValidationFailed | UsageError | ConfigError | LedgerError):
+    if isinstance(exc, ArchiverError):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
