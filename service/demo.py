@@ -173,7 +173,8 @@ def _show(archives: list[dict[str, Any]]) -> None:
     for a in archives:
         _say(
             f"   {a['createdAt']}  {a['sourceType']:<16} {a['strategyName']:<18}"
-            f" {a['versionCount']:>2} versions  {a['submission']:<9} key {a['idempotencyKey']}"
+            f" {a['versionCount']:>2} versions  {a['submission']:<9}"
+            f" archive {a['archiveId']} (key {a['idempotencyKey']})"
         )
     _say("")
 

@@ -29,7 +29,7 @@ def test_archive_prints_one_summary_line(simulator: SimulatorServer, tmp_path: P
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     assert line.startswith(f"archived flow {DEMO_FLOW_ID} ")
-    assert "version(s), key " in line
+    assert " version(s) in archive " in line and " (key " in line
     assert str(tmp_path / "archive" / "flow" / DEMO_FLOW_ID) in line
     assert result.stderr == ""  # no progress drawn when stderr is not a terminal
     again = archiver("archive", DEMO_FLOW_ID, "--source", "flow", env=env, cwd=tmp_path)
@@ -39,7 +39,10 @@ def test_archive_prints_one_summary_line(simulator: SimulatorServer, tmp_path: P
 def test_non_uuid_id_exits_2_before_any_request(simulator: SimulatorServer, tmp_path: Path) -> None:
     result = archiver("archive", "../../etc", env=cli_env(simulator, tmp_path), cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "archiver: strategy id must be a UUID, got '../../etc'"
+    assert result.stderr.startswith("archiver: strategy id must be a UUID, or a unique prefix")
+    assert result.stderr.strip().endswith(
+        f"got '../../etc'; there is no ledger at {tmp_path / 'ledger.db'} (ARCHIVER_DB)"
+    )
     assert simulator.state.requests == []
 
 
@@ -49,7 +52,8 @@ def test_an_id_with_a_final_newline_exits_2_like_the_admin_api_refuses_it(
     env = cli_env(simulator, tmp_path)
     result = archiver("archive", f"{DEMO_FLOW_ID}\n", "--source", "flow", env=env, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"archiver: strategy id must be a UUID, got '{DEMO_FLOW_ID}\\n'"
+    assert result.stderr.startswith("archiver: strategy id must be a UUID, or a unique prefix")
+    assert f"got '{DEMO_FLOW_ID}\\n'; there is no ledger at" in result.stderr
     assert simulator.state.requests == []
     listing = archiver("ledger", "jobs", "--strategy", f"{DEMO_FLOW_ID}\n", env=env, cwd=tmp_path)
     assert listing.returncode == 2

@@ -14,6 +14,8 @@ from click.testing import CliRunner, Result
 from service.commands import cli
 from service.commands.base import CommandEnv
 from service.ledger import Ledger
+from service.simulator import DEMO_FLOW_ID, SimulatorServer
+from tests.conftest import cli_env
 
 UNKNOWN = "0d6f5a8e-2b4c-4e1a-9f3d-7c8b9a0e1f2d"
 QUEUED = "38426578-d900-459f-a7e7-3260397f7ca3"
@@ -143,11 +145,13 @@ def test_usage_errors_are_one_line_and_exit_2(
     assert not (tmp_path / "ledger.db").exists()
 
 
-def test_our_usage_and_config_errors_exit_2_without_usage() -> None:
-    bad_id = run("archive", "../../etc")
+def test_our_usage_and_config_errors_exit_2_without_usage(tmp_path: Path) -> None:
+    bad_id = run("archive", "../../etc", environ={"ARCHIVER_DB": str(tmp_path / "l.db")})
     assert (bad_id.exit_code, bad_id.stderr) == (
         2,
-        "archiver: strategy id must be a UUID, got '../../etc'\n",
+        "archiver: strategy id must be a UUID, or a unique prefix of one (8 characters or"
+        " more) or the exact name of an object the ledger knows, got '../../etc'; there is"
+        f" no ledger at {tmp_path / 'l.db'} (ARCHIVER_DB)\n",
     )
     bad_setting = run("ledger", "jobs", environ={"RETENTION_DAYS": "soon"})
     assert (bad_setting.exit_code, bad_setting.stderr) == (
@@ -249,13 +253,43 @@ def test_daily_report_of_a_quiet_day(ledger_path: Path) -> None:
     assert future.stderr.startswith("archiver: --date 2999-01-01 is in the future")
 
 
-def test_errors_never_repeat_a_secret() -> None:
+def test_errors_never_repeat_a_secret(ledger_path: Path) -> None:
     secret = "client-secret-pasted-in-the-wrong-place"
-    pasted = run("archive", secret, environ={"GENESYS_CLIENT_SECRET": secret})
+    environ = {"GENESYS_CLIENT_SECRET": secret, "ARCHIVER_DB": str(ledger_path)}
+    pasted = run("archive", secret, environ=environ)
     assert pasted.exit_code == 2
     assert secret not in pasted.stderr
-    assert pasted.stderr.startswith("archiver: strategy id must be a UUID, got ")
-    bearer = run("ledger", "jobs", "--strategy", "Bearer abcdef0123456789")
+    assert pasted.stderr.startswith("archiver: strategy id must be a UUID, or a unique prefix")
+    bearer = run("ledger", "jobs", "--strategy", "Bearer abcdef0123456789", environ=environ)
     assert bearer.exit_code == 2
+    assert "none of those in the ledger" in bearer.stderr
     assert "abcdef0123456789" not in bearer.stderr
     assert bearer.stderr.startswith("archiver: Invalid value for '--strategy'")
+
+
+def test_one_archive_one_name_and_a_missing_archive_folder_named_as_such(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    environ = cli_env(simulator, tmp_path)
+    made = run("archive", DEMO_FLOW_ID, environ=environ)
+    assert made.exit_code == 0, made.stderr
+    (listed,) = json.loads(run("ledger", "archives", "--json", environ=environ).stdout)
+    archive_id, key = listed["archiveId"], listed["idempotencyKey"]
+    assert f" in archive {archive_id} (key {key}), " in made.stdout
+    assert (tmp_path / "archive" / "flow" / DEMO_FLOW_ID / f"{key}.json").is_file()
+    header, row = run("ledger", "archives", environ=environ).stdout.splitlines()
+    assert header.split()[1:4] == ["ARCHIVE", "KEY", "(DOCUMENT"]
+    assert row.split()[1:3] == [archive_id, key]
+
+    gone = tmp_path / "moved-away"
+    moved = {**environ, "ARCHIVE_DIR": str(gone)}
+    verify = run("verify-archives", environ=moved)
+    assert (verify.exit_code, verify.stdout) == (1, "")
+    assert verify.stderr == f"archiver: the archive folder {gone} (ARCHIVE_DIR) does not exist\n"
+    report = run("report", "history", DEMO_FLOW_ID, "--json", environ=moved)
+    assert report.exit_code == 1
+    (problem,) = json.loads(report.stdout)["problems"]
+    assert problem == (
+        f"archive {archive_id} (key {key}): the archive folder {gone} (ARCHIVE_DIR) does not exist"
+    )
+    assert not gone.exists()

@@ -26,6 +26,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "archives": (
         ("CREATED", "createdAt"),
         ("ARCHIVE", "archiveId"),
+        ("KEY (DOCUMENT NAME)", "idempotencyKey"),
         ("STRATEGY", "strategyId"),
         ("SOURCE", "sourceType"),
         ("VERSIONS", "versionCount"),

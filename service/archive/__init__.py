@@ -34,7 +34,8 @@ def open_archiver(settings: Settings, ledger: Ledger | None = None) -> Iterator[
 
 
 def summary_line(run: ArchiveRun, settings: Settings) -> str:
-    """One line: strategy, versions archived, key, location (and submission)."""
+    """One line: strategy, versions archived, the archive as ``archive <id> (key <key>)``
+    (as ``ledger archives`` and ``GET /archives/<id>`` show it), location (and submission)."""
     finished = f"; finished {len(run.finished)} earlier archive(s)" if run.finished else ""
     if run.archive is None:
         return f"{run.source_type} {run.strategy_id}: no new versions to archive{finished}"
@@ -42,6 +43,7 @@ def summary_line(run: ArchiveRun, settings: Settings) -> str:
     verb = "archived" if run.created else "already archived"
     return (
         f'{verb} {run.source_type} {run.strategy_id} "{archive.strategy_name}": '
-        f"{len(archive.version_ids)} version(s), key {archive.idempotency_key}, "
+        f"{len(archive.version_ids)} version(s) in archive {archive.id} "
+        f"(key {archive.idempotency_key}), "
         f"{settings.archive_dir / archive.location} [{archive.submission}]{finished}"
     )

@@ -58,14 +58,28 @@ def write_once(archive_dir: Path, location: str, data: bytes) -> StoredDocument:
 
 
 def read_document(archive_dir: Path, location: str, sha256: str | None = None) -> bytes:
-    """The stored bytes at ``location``; checked against ``sha256`` when given."""
+    """The stored bytes at ``location``; checked against ``sha256`` when given.
+
+    A missing archive folder is named as such (absolute): every document would be missing,
+    and the cause is the setting, not the documents."""
     try:
         data = (archive_dir / location).read_bytes()
     except OSError as exc:
-        raise StorageError(f"cannot read archive document {location}: {exc.strerror}") from exc
+        require_folder(archive_dir)
+        raise StorageError(
+            f"cannot read archive document {location} in {Path(archive_dir).absolute()}:"
+            f" {exc.strerror}"
+        ) from exc
     if sha256 is not None and digest(data) != sha256:
         raise StorageError(f"archive document {location} does not match its recorded SHA-256")
     return data
+
+
+def require_folder(archive_dir: Path) -> None:
+    """Raise ``StorageError`` naming the archive folder (absolute) when it is not there."""
+    folder = Path(archive_dir).absolute()
+    if not folder.is_dir():
+        raise StorageError(f"the archive folder {folder} (ARCHIVE_DIR) does not exist")
 
 
 def documents_of(archive_dir: Path, source_type: str, strategy_id: str) -> list[str]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
+from .params import ObjectId, ObjectRef
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -16,30 +17,39 @@ SOURCE_TYPES = ("flow", "routing-strategy")
 
 
 @click.command("archive", cls=ArchiverCommand, short_help="Archive one flow or strategy now.")
-@click.argument("strategy_id", metavar="ID")
+@click.argument("ref", metavar="ID", type=ObjectId())
 @click.option(
     "--source",
     type=click.Choice(SOURCE_TYPES),
     default="flow",
     show_default=True,
-    help="What the id names (flow: the one source every org has).",
+    help="What the id names (flow: the one source every org has; an id given by prefix or"
+    " name: the source the ledger knows it from).",
 )
 @click.option("--full", is_flag=True, help="Archive every version again, not only new ones.")
 @pass_env
-def archive_command(env: CommandEnv, strategy_id: str, source: str, full: bool) -> None:
-    """Archive one flow or routing strategy ID (a UUID) now, with progress on a terminal.
+@click.pass_context
+def archive_command(
+    ctx: click.Context, env: CommandEnv, ref: ObjectRef, source: str, full: bool
+) -> None:
+    """Archive one flow or routing strategy ID now, with progress on a terminal. ID is a
+    UUID, or a unique prefix (8 characters or more) or exact name of an object the ledger
+    knows.
 
-    Prints one summary line naming the archive document; a version entry that fails
-    validation is left out, named on stderr, and tried again on the next run.
+    Prints one summary line naming the archive (its id, its key and its document); a
+    version entry that fails validation is left out, named on stderr, and tried again on
+    the next run.
     """
     from ..archive import open_archiver, summary_line
     from ..archive.gone import ObjectDeleted
-    from ..ids import require_uuid
     from ..progress import TerminalProgress
 
     settings = env.settings
     setup_logs(settings, "cli", quiet=True)
-    strategy_id = require_uuid(strategy_id)
+    strategy_id = ref.id
+    defaulted = ctx.get_parameter_source("source") is click.ParameterSource.DEFAULT
+    if ref.source_type in SOURCE_TYPES and defaulted:
+        source = ref.source_type
     progress = TerminalProgress()
     try:
         with open_archiver(settings) as archiver:

@@ -8,14 +8,19 @@ import click
 
 from ..admin.listings import DEFAULT_LIMIT, QUERIES, STATUSES
 from .base import ArchiverCommand, CommandEnv, open_existing_ledger, pass_env
-from .params import Since, Uuid
+from .params import ObjectId, ObjectRef, Since
 
 _STATUS_HELP = "; ".join(f"{kind}: {', '.join(values)}" for kind, values in STATUSES.items())
 
 
 @click.command("ledger", cls=ArchiverCommand, short_help="List what the ledger holds.")
 @click.argument("kind", type=click.Choice(list(QUERIES)), metavar="KIND")
-@click.option("--strategy", type=Uuid(), metavar="ID", help="Only this strategy or flow.")
+@click.option(
+    "--strategy",
+    type=ObjectId(),
+    metavar="ID",
+    help="Only this strategy or flow: a UUID, a unique prefix (8 characters or more) or a name.",
+)
 @click.option(
     "--status",
     metavar="S",
@@ -35,7 +40,7 @@ _STATUS_HELP = "; ".join(f"{kind}: {', '.join(values)}" for kind, values in STAT
 def ledger_command(
     env: CommandEnv,
     kind: str,
-    strategy: str | None,
+    strategy: ObjectRef | None,
     status: str | None,
     since: str | None,
     limit: int,
@@ -50,6 +55,10 @@ def ledger_command(
 
     with open_existing_ledger(env.settings) as ledger:
         rows = QUERIES[kind](
-            ledger, strategy_id=strategy, status=status, since=since, limit=limit or None
+            ledger,
+            strategy_id=strategy.id if strategy else None,
+            status=status,
+            since=since,
+            limit=limit or None,
         )
     click.echo(json.dumps(rows, indent=2) if as_json else render_table(kind, rows))

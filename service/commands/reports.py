@@ -22,6 +22,7 @@ from .base import (
     pass_env,
     warn,
 )
+from .params import ObjectId, ObjectRef
 
 
 @click.group("report", cls=ArchiverGroup)
@@ -30,7 +31,7 @@ def report_group() -> None:
 
 
 @report_group.command("history", short_help="One strategy's whole history.")
-@click.argument("strategy_id", metavar="STRATEGY_ID")
+@click.argument("ref", metavar="ID", type=ObjectId())
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of Markdown.")
 @click.option(
     "--out",
@@ -41,9 +42,10 @@ def report_group() -> None:
 @pass_env
 @click.pass_context
 def history_command(
-    ctx: click.Context, env: CommandEnv, strategy_id: str, as_json: bool, out: Path | None
+    ctx: click.Context, env: CommandEnv, ref: ObjectRef, as_json: bool, out: Path | None
 ) -> None:
-    """One strategy's (or flow's) whole history, for a compliance reviewer.
+    """One strategy's (or flow's) whole history, for a compliance reviewer. ID is a UUID,
+    or a unique prefix (8 characters or more) or exact name of an object the ledger knows.
 
     Oldest first throughout: every archived version with its dates and original author
     (read from the archive documents, each checked against its recorded SHA-256), the
@@ -53,10 +55,9 @@ def history_command(
     verify or the strategy is unknown.
     """
     from ..admin.history import strategy_history
-    from ..ids import require_uuid
     from .report_markdown import render_history
 
-    strategy_id = require_uuid(strategy_id)
+    strategy_id = ref.id
     settings = env.settings
     with open_existing_ledger(settings) as ledger:
         history = strategy_history(ledger, absolute(settings.archive_dir), strategy_id)
@@ -132,15 +133,18 @@ def verify_archives_command(ctx: click.Context, env: CommandEnv) -> None:
     """Re-hash every archive document in cold storage and compare it with the ledger.
 
     Prints a MISMATCH line for each document that is missing or does not match its
-    recorded SHA-256, then the counts; exit 1 when any does.
+    recorded SHA-256, then the counts; exit 1 when any does, or when the archive folder
+    itself is missing (one line naming it).
     """
-    from ..archive.store import read_document
+    from ..archive.store import read_document, require_folder
     from ..errors import StorageError
 
     settings = env.settings
     archive_dir = absolute(settings.archive_dir)
     with open_existing_ledger(settings) as ledger:
         archives = ledger.list_archives()
+    if archives:  # not one MISMATCH per document: the folder itself is missing (exit 1)
+        require_folder(archive_dir)
     bad = []
     for archive in archives:
         try:

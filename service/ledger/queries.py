@@ -12,11 +12,34 @@ from sqlite_utils import Database
 
 from .audit import AuditEntry
 
+# Shortest id prefix a command accepts (contract section 3): 8 hex digits, a UUID's first group.
+MIN_PREFIX = 8
+
 
 class QueryVerbs:
     """Listing strategies and audit entries for admin output."""
 
     db: Database
+
+    def resolve_object(self, text: str) -> list[tuple[str, str, str | None]]:
+        """``(id, source_type, name)`` of every object ``text`` may mean, by id: the object
+        whose id it is, whose id starts with it (at least ``MIN_PREFIX`` characters, any
+        case), or whose name it is exactly. Sorted by source type, name, id; one object
+        once."""
+        if not text:
+            return []
+        where = ["name = ?"]
+        params: list[Any] = [text]
+        if len(text) >= MIN_PREFIX:
+            # substr, not LIKE: an id's "_" or "%" is no wildcard, and ids are lower case.
+            where.append("substr(id, 1, ?) = ?")
+            params.extend([len(text), text.lower()])
+        rows = self.db.execute(
+            f"SELECT id, source_type, name FROM strategies WHERE {' OR '.join(where)}"
+            " ORDER BY source_type, name, id",
+            params,
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
 
     def list_strategies(
         self,
