@@ -31,7 +31,7 @@ from .clock import iso, utcnow
 from .config import Settings
 from .jobs import Outcome, run_archive_job
 from .ledger import Job, LeaseLost, Ledger
-from .ops.logs import log_context, redact
+from .ops.logs import log_context
 from .ops.metrics import observe_job
 from .outbound.deliver import Deliverer
 from .outbound.loop import MAX_LANES, DeliveryLane
@@ -157,8 +157,6 @@ class Worker:
         # Every connection of the worker waits at most LEDGER_LOCK_TIMEOUT_SECONDS for the lock.
         self.open_ledger: Callable[[], Ledger] = partial(Ledger.from_settings, settings)
         self.heartbeat = Heartbeat(self.open_ledger, settings.job_lease_seconds)
-        # Errors recorded in the ledger (and logged) go through the logs' redaction.
-        self.redact: Callable[[str], str] = partial(redact, secrets=tuple(settings.secrets()))
         self._due: dict[str, float] = {}  # monotonic time each periodic task is next due
         self._resources = ExitStack()
         self._threads: list[threading.Thread] = []
@@ -217,7 +215,6 @@ class Worker:
                 lease_seconds=self.settings.job_lease_seconds,
                 poll_seconds=self.settings.worker_poll_seconds,
                 stopping=self.stopping,
-                redact=self.redact,
                 kinds={target.name: target.kind for target in targets},
             )
             for index in range(min(len(targets), MAX_LANES))
@@ -317,9 +314,10 @@ class Worker:
             log.warning("job %s: lease lost after %.1f s; result dropped", job.id, took)
             return
         observe_job(finished.state, took)
-        detail = _describe(outcome) if outcome.ok else self.redact(outcome.error or "")
+        # The log line and the ledger mask secrets themselves (the formatter, the verbs).
+        detail = _describe(outcome) if outcome.ok else outcome.error or ""
         if outcome.deleted is not None:
-            detail = f"deleted in Genesys Cloud: {self.redact(outcome.deleted)}"
+            detail = f"deleted in Genesys Cloud: {outcome.deleted}"
         log.log(
             _LEVELS.get(str(finished.state), logging.INFO),
             "job %s %s after %.1f s: %s",
@@ -335,12 +333,12 @@ class Worker:
             return slot.ledger.complete(job.id, slot.owner, outcome.result)
         if outcome.deleted is not None:  # no failure: the job ends, the deletion is announced
             return slot.ledger.finish_deleted(
-                job.id, slot.owner, reason=self.redact(outcome.deleted), notify=self.notify
+                job.id, slot.owner, reason=outcome.deleted, notify=self.notify
             )
         return slot.ledger.fail(
             job.id,
             slot.owner,
-            self.redact(outcome.error or "failed"),
+            outcome.error or "failed",
             retryable=outcome.retryable,
             retry=self.retry,
             notify=self.notify,
@@ -364,7 +362,7 @@ class Worker:
             try:
                 task.run(ledger)
             except Exception as exc:  # try again next time
-                log.error("%s failed: %s", task.name, self.redact(str(exc)))
+                log.error("%s failed: %s", task.name, exc)
 
     def _sweep(self, ledger: Ledger) -> None:
         """When this process wins this interval's sweep, queue a job for every known strategy."""

@@ -5,6 +5,9 @@ Real gunicorn and a real ``archiver worker`` at ``LOG_LEVEL=DEBUG``, against the
 wants its bearer token, a signed-webhook receiver and a GitHub fake that check theirs. The
 run goes through failures that end in logs and ``last_error`` texts, some from servers that
 echo credentials back; then every byte the product wrote is searched for every secret.
+
+Then each edge where text leaves the process on its own: the ledger storing a job's last
+error, a delivery's error and an endpoint's answer; and a command's line on stderr.
 """
 
 from __future__ import annotations
@@ -12,16 +15,25 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import requests
+from click.testing import CliRunner
 
-from service.simulator import SimulatorServer
+from service import backoff
+from service.commands import cli
+from service.commands.base import CommandEnv
+from service.ledger import DeliveryState, JobState, Ledger
+from service.outbound import Deliverer
+from service.outbound.loop import DeliveryLane
+from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.receivers import FakeGitHub, WebhookReceiver
-from tests.conftest import cli_env, wait_for
+from service.worker import Worker
+from tests.conftest import WORKER_TUNING, cli_env, make_settings, running_worker, wait_for
 from tests.processes import (
     WORKER_COMMAND,
     running,
@@ -231,3 +243,93 @@ def json_lines(path: Path) -> list[dict[str, Any]]:
         assert isinstance(value, dict) and {"ts", "level", "logger", "msg"} <= set(value), line
         parsed.append(value)
     return parsed
+
+
+# Each edge alone: a server echoes a configured secret and a credential no setting knows.
+
+
+def test_an_upstream_error_body_is_stored_as_the_job_last_error_redacted(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    with ArchivalSink(token=ARCHIVAL_TOKEN) as sink:
+        settings = make_settings(
+            simulator,
+            tmp_path,
+            **WORKER_TUNING,
+            ARCHIVAL_ENDPOINT=sink.url,
+            ARCHIVAL_TOKEN=ARCHIVAL_TOKEN,
+        )
+        echo = f"you sent {ARCHIVAL_TOKEN}, and Authorization: Bearer {STRANGER_TOKEN}"
+        sink.state.fail_next(400, message=echo)  # a refusal: the job dies at once
+        with Ledger(settings.archiver_db) as ledger:
+            job_id, _ = ledger.enqueue(DEMO_FLOW_ID, "flow", reason="event")
+            with running_worker(Worker(settings)):
+                job = wait_for(lambda: _dead(ledger, job_id), what="the job dead")
+            (archive,) = ledger.list_archives()
+            audit = [e.detail for e in ledger.audit_entries(subject=DEMO_FLOW_ID)]
+    assert [r.status for r in sink.state.received] == [400]  # the token was sent
+    assert job.last_error is not None
+    assert "archival endpoint refused archive" in job.last_error
+    assert "you sent ***, and Authorization: Bearer ***" in job.last_error
+    assert archive.submission_detail is not None
+    assert "you sent ***, and Authorization: Bearer ***" in archive.submission_detail
+    stored = json.dumps(audit) + job.last_error + archive.submission_detail
+    assert ARCHIVAL_TOKEN not in stored and STRANGER_TOKEN not in stored
+
+
+def _dead(ledger: Ledger, job_id: str) -> Any:
+    job = ledger.get_job(job_id)
+    return job if job is not None and job.state is JobState.DEAD else None
+
+
+def test_a_delivery_error_is_stored_redacted(simulator: SimulatorServer, tmp_path: Path) -> None:
+    with WebhookReceiver(secret=WEBHOOK_SECRET) as receiver:
+        settings = make_settings(
+            simulator,
+            tmp_path,
+            VCS_WEBHOOK_URLS=receiver.url,
+            VCS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        )
+        receiver.fail_next(500, message=f"cannot verify {WEBHOOK_SECRET}; Bearer {STRANGER_TOKEN}")
+        targets = [target.name for target in settings.vcs_targets]
+        deliverer = Deliverer(settings.vcs_targets)
+        with Ledger.from_settings(settings) as ledger:
+            ledger.add_event("strategy.archived", DEMO_FLOW_ID, {"n": 1}, targets)
+            lane = DeliveryLane(
+                "test/deliver-0",
+                ledger,
+                deliverer,
+                backoff.deliveries("1,1"),
+                targets,
+                lease_seconds=10,
+                poll_seconds=0.05,
+                stopping=threading.Event(),
+            )
+            try:
+                assert lane.step() is True
+            finally:
+                deliverer.close()
+            (delivery,) = ledger.list_deliveries()
+            audit = [e.detail for e in ledger.audit_entries() if e.action == "delivery.retry"]
+    assert receiver.received[0].status == 500
+    assert delivery.state is DeliveryState.PENDING and delivery.last_status == 500
+    assert delivery.last_error is not None
+    assert "cannot verify ***; Bearer ***" in delivery.last_error
+    stored = json.dumps(audit) + delivery.last_error
+    assert audit and WEBHOOK_SECRET not in stored and STRANGER_TOKEN not in stored
+    assert WEBHOOK_SECRET.removeprefix("whsec_") not in stored
+
+
+def test_a_command_error_on_stderr_is_redacted(simulator: SimulatorServer, tmp_path: Path) -> None:
+    with ArchivalSink(token=ARCHIVAL_TOKEN) as sink:
+        environ = cli_env(
+            simulator, tmp_path, ARCHIVAL_ENDPOINT=sink.url, ARCHIVAL_TOKEN=ARCHIVAL_TOKEN
+        )
+        sink.state.fail_next(400, message=f"no: {ARCHIVAL_TOKEN} / Bearer {STRANGER_TOKEN}")
+        result = CliRunner().invoke(cli, ["archive", DEMO_FLOW_ID], obj=CommandEnv(environ))
+    assert [r.status for r in sink.state.received] == [400]
+    assert result.exit_code == 1, result.output
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("archiver: ")]
+    assert "archival endpoint refused archive" in line
+    assert "no: *** / Bearer ***" in line
+    assert ARCHIVAL_TOKEN not in result.output and STRANGER_TOKEN not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,16 +51,33 @@ class Ledger(
     QueryVerbs,
     SkippedVerbs,
 ):
-    """One process's handle on the ledger file. Open it after any fork, never before."""
+    """One process's handle on the ledger file. Open it after any fork, never before.
 
-    def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
+    Every error text it stores (a job's last error, a delivery's, an endpoint's answer)
+    goes through the logs' ``redact`` with ``secrets`` first: whoever reads the ledger,
+    the admin API or a backup never sees a credential.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+        secrets: Iterable[str] = (),
+    ) -> None:
         self.path = Path(path)
+        self.secrets = tuple(s for s in secrets if s)
         self.db: Database = connect(self.path, lock_timeout=lock_timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Ledger:
-        """The ledger ``ARCHIVER_DB`` names, waiting at most ``LEDGER_LOCK_TIMEOUT_SECONDS``."""
-        return cls(settings.archiver_db, lock_timeout=settings.ledger_lock_timeout_seconds)
+        """The ledger ``ARCHIVER_DB`` names, waiting at most ``LEDGER_LOCK_TIMEOUT_SECONDS``,
+        masking the settings' secrets in the error texts it stores."""
+        return cls(
+            settings.archiver_db,
+            lock_timeout=settings.ledger_lock_timeout_seconds,
+            secrets=settings.secrets(),
+        )
 
     def transaction(self, *, wait: float | None = None) -> AbstractContextManager[Database]:
         """One atomic write spanning several verbs (``wait``: a shorter lock wait, seconds)."""

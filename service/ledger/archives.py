@@ -16,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
+from ..ops.logs import redact
 from .db import transaction
 
 
@@ -80,6 +81,7 @@ class ArchiveVerbs:
     """What has been archived, and recording new archives."""
 
     db: Database
+    secrets: tuple[str, ...]  # masked in every error text stored (Ledger)
 
     audit: Callable[..., Any]  # from AuditVerbs
     add_event: Callable[..., Any]  # from OutboxVerbs
@@ -209,7 +211,10 @@ class ArchiveVerbs:
     def record_submission(
         self, archive_id: str, outcome: Submission, detail: str | None = None
     ) -> ArchiveRecord:
-        """Record one submission attempt's outcome and audit it."""
+        """Record one submission attempt's outcome and audit it; ``detail``, the endpoint's
+        own words (it may echo what it was sent, the token too), is stored redacted."""
+        if detail is not None:
+            detail = redact(detail, self.secrets)
         now = iso(utcnow())
         with transaction(self.db):
             self.db.execute(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
+from ..ops.logs import redact
 from .db import transaction
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class JobVerbs:
     """Queueing, claiming and finishing archive jobs."""
 
     db: Database
+    secrets: tuple[str, ...]  # masked in every error text stored (Ledger)
     audit: Callable[..., Any]  # from AuditVerbs
     add_event: Callable[..., Any]  # from OutboxVerbs
     mark_deleted: Callable[..., bool]  # from DeletionVerbs
@@ -224,6 +226,7 @@ class JobVerbs:
         """End the job as ``deleted`` (its object is gone: no failure, no retry) and mark the
         object deleted, in one transaction: ``strategy.deleted`` goes to ``notify`` when the
         object was live until now. ``LeaseLost`` when this worker no longer holds the job."""
+        reason = redact(reason, self.secrets)  # Genesys's words, stored and announced
         with transaction(self.db):
             job = self.get_job(job_id)
             if job is None or job.lease_owner != owner or job.state is not JobState.RUNNING:
@@ -254,8 +257,9 @@ class JobVerbs:
         over to a newer waiting job, or die once ``retry`` has no try left.
 
         A job that dies sends ``strategy.archive.failed`` to each target in ``notify``,
-        written in the same transaction.
+        written in the same transaction. ``error`` is stored redacted.
         """
+        error = redact(error, self.secrets)  # a server may have echoed a credential
         with transaction(self.db):
             now = utcnow()
             job = self.get_job(job_id)

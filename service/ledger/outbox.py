@@ -21,6 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
+from ..ops.logs import redact
 from .db import transaction, update_in_batches
 
 # The longest wait before a retry that the ledger records, whatever a target asked for:
@@ -83,6 +84,7 @@ class OutboxVerbs:
     """Writing events to the outbox and working through their deliveries."""
 
     db: Database
+    secrets: tuple[str, ...]  # masked in every error text stored (Ledger)
     audit: Callable[..., Any]  # from AuditVerbs
 
     def add_event(
@@ -159,7 +161,9 @@ class OutboxVerbs:
         """One attempt's outcome; None when the lease was lost (another worker has it now).
 
         ``retry_in`` is clamped to ``MAX_RETRY_SECONDS``: a huge one would overflow the date.
+        ``detail`` (a receiver's answer may echo a credential) is stored redacted.
         """
+        detail = redact(detail, self.secrets)
         wait = retry_in or 0.0
         wait = min(max(wait, 0.0), MAX_RETRY_SECONDS) if math.isfinite(wait) else MAX_RETRY_SECONDS
         with transaction(self.db):

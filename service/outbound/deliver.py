@@ -29,7 +29,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Attempt:
-    """What one attempt came to; ``detail`` is one line and holds no secret."""
+    """What one attempt came to; ``detail`` is one short line, the receiver's answer as it
+    came (the ledger and the log formatter mask any credential it echoes)."""
 
     outcome: str  # an Outcome: "delivered" | "retry" | "dead"
     status: int | None  # HTTP status; None on a network error or timeout
@@ -74,7 +75,7 @@ class Deliverer:
         except requests.RequestException as exc:
             return Attempt(Outcome.RETRY, None, self._network_detail(exc))
         with response:
-            return _judge(response, timestamp, target.secrets())
+            return _judge(response, timestamp)
 
     def close(self) -> None:
         """Close every session."""
@@ -93,7 +94,7 @@ class Deliverer:
         return f"connection failed ({type(exc).__name__})"
 
 
-def _judge(response: requests.Response, timestamp: int, secrets: list[str]) -> Attempt:
+def _judge(response: requests.Response, timestamp: int) -> Attempt:
     status = response.status_code
     reason = response.reason or _phrase(status)
     if 200 <= status < 300:
@@ -104,7 +105,6 @@ def _judge(response: requests.Response, timestamp: int, secrets: list[str]) -> A
     excerpt = _excerpt(response)
     if excerpt:
         detail += f": {excerpt}"
-    detail = _redact(detail, secrets)
     if status == 410:
         return Attempt(Outcome.DEAD, status, detail)
     if status == 429:
@@ -120,12 +120,6 @@ def _excerpt(response: requests.Response, limit: int = 200) -> str:
         return ""
     text = " ".join(raw.decode("utf-8", errors="replace").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _redact(text: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
-    return text
 
 
 def _phrase(status: int) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from ..backoff import Backoff
 from ..jobs import describe
 from ..ledger import Delivery, DeliveryState, Ledger
-from ..ops.logs import redact as redact_credentials
 from ..ops.metrics import count_delivery
 from .deliver import Attempt, Deliverer, Outcome
 
@@ -68,7 +67,6 @@ class DeliveryLane:
         lease_seconds: float,
         poll_seconds: float,
         stopping: threading.Event,
-        redact: Callable[[str], str] = redact_credentials,
         kinds: Mapping[str, str] | None = None,
     ) -> None:
         self.owner = owner
@@ -79,7 +77,6 @@ class DeliveryLane:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.stopping = stopping
-        self.redact = redact
         self.kinds = dict(kinds or {})  # target name -> kind, for metrics; webhook by default
 
     def run(self) -> None:
@@ -91,7 +88,7 @@ class DeliveryLane:
                 log.error(
                     "%s: delivery loop failed: %s",
                     self.owner,
-                    self.redact(describe(exc)),
+                    describe(exc),
                     extra={"lane": self.owner},
                 )
                 busy = False
@@ -110,7 +107,7 @@ class DeliveryLane:
             attempt = self._attempt(delivery)
         attempts = delivery.attempts + 1
         state, retry_in = decide(attempt, attempts, self.schedule)
-        detail = self.redact(attempt.detail or "")
+        detail = attempt.detail or ""  # stored and logged redacted (ledger, log formatter)
         recorded = self.ledger.record_attempt(
             delivery.id,
             self.owner,
@@ -175,7 +172,7 @@ class DeliveryLane:
                     log.warning(
                         "could not renew the lease of delivery %s: %s",
                         delivery.id,
-                        self.redact(describe(exc)),
+                        describe(exc),
                         extra={"delivery_id": delivery.id},
                     )
                     continue
