@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -132,7 +133,38 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         _say(f"audit log BROKEN: {broken}")
         return 1
     _say(f"Audit log: {checked} entries, hash chain intact")
+    _next_steps(folder)
     return 0
+
+
+def _next_steps(folder: Path) -> None:
+    """How to look at what the demo made: the commands that read, with the demo's settings."""
+    settings = (
+        f"ARCHIVER_DB={shlex.quote(str(folder / 'ledger.db'))}"
+        f" ARCHIVE_DIR={shlex.quote(str(folder / 'archive'))}"
+    )
+    archiver = _archiver_program()
+    _say(f"\nWhat the demo made is in {folder} (archive documents under archive/, logs).")
+    _say("To look at it (these commands only read):")
+    for args in (
+        "ledger archives",
+        "ledger strategies",
+        f"report history {DEMO_FLOW_ID[:8]}",
+        "verify-archives",
+    ):
+        _say(f"  {settings} {archiver} {args}")
+
+
+def _archiver_program() -> str:
+    """The ``archiver`` next to this Python (``.venv/bin/archiver`` from a checkout), as a
+    person would type it from the current folder; else plain ``archiver``."""
+    program = Path(sys.executable).parent / "archiver"
+    if not program.is_file():
+        return "archiver"
+    try:
+        return shlex.quote(str(program.absolute().relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(program.absolute()))
 
 
 def _who(folder: Path) -> str:

@@ -1,0 +1,47 @@
+"""``archiver demo`` as a person runs it: one name per archive, and the commands it ends with
+work as printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from tests.conftest import ARCHIVER
+
+ARCHIVE_LINE = re.compile(r"archive ([0-9a-f-]{36}) \(key ([0-9a-f-]{36})\)")
+
+
+def test_the_demo_names_its_archives_and_ends_with_commands_that_work(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    demo = subprocess.run(
+        [*ARCHIVER, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    shown = set(ARCHIVE_LINE.findall(demo.stdout))
+    assert len(shown) == 3
+    folder = tmp_path / "var" / "demo"
+    for _, key in shown:
+        assert len(list(folder.glob(f"archive/*/*/{key}.json"))) == 1
+
+    head, _, steps = demo.stdout.partition("To look at it (these commands only read):\n")
+    commands = steps.splitlines()
+    assert len(commands) == 4 and all(c.startswith("  ARCHIVER_DB=") for c in commands)
+    assert f"What the demo made is in {folder} " in head
+    outputs = {}
+    for command in commands:
+        done = subprocess.run(
+            command, shell=True, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, f"{command}\n{done.stderr}"
+        words = command.split()
+        program = next(i for i, word in enumerate(words) if word.endswith("archiver"))
+        outputs[" ".join(words[program + 1 :])] = done.stdout
+    archives = outputs["ledger archives"].splitlines()[1:]
+    listed = {(line.split()[1], line.split()[2]) for line in archives}
+    assert listed == shown
+    assert "3 archive document(s) checked, 0 bad" in outputs["verify-archives"]
+    assert "Main inbound" in outputs["ledger strategies"]
