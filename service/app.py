@@ -1,25 +1,25 @@
-"""``create_app()``: the one wiring point of the web process.
+"""``create_app()``: the one wiring point of every process.
 
-Settings (defaults, then the environment, or a test mapping), the ledger pool,
-then one blueprint per surface. Nothing is built at import time and no database
-connection is opened before gunicorn forks (the app is not preloaded): each worker
-creates and migrates the ledger as it starts, then connections open on first use.
+Settings (defaults, then the environment, or a test mapping), then the resources every
+process shares (``service.extensions``); the web process adds its surfaces, one blueprint
+each. The worker and the commands build the same app with ``web=False`` and work inside
+its context. Nothing is built at import time and no database connection is opened before
+gunicorn forks (the app is not preloaded): each web worker creates and migrates the ledger
+as it starts, then connections open on first use.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 
-from flask import Flask, current_app
+from flask import Flask
 
+from . import extensions
 from .config import Settings, load_settings
 from .errors import LedgerError
-from .inbound.committer import GroupCommit
 from .ledger import Ledger
-from .ledger.pool import LedgerPool
-from .ops.logs import ensure_logging
-from .ops.metrics import install_hooks
 
 log = logging.getLogger("service.web")
 
@@ -29,38 +29,65 @@ MAX_BODY_BYTES = 1024 * 1024
 START_WAIT_SECONDS = 5.0
 
 
-def create_app(config: Mapping[str, str] | None = None) -> Flask:
-    """Build the web app; ``config`` replaces the environment (tests pass a mapping)."""
-    settings = load_settings(config) if config is not None else load_settings()
+def read_settings(config: Mapping[str, str] | None = None) -> Settings:
+    """The settings of any process: from ``config``, else ``.env`` then the environment.
+
+    The one place they are read. Paths are made absolute, so that every message names
+    an absolute path. ``ConfigError`` names a bad variable.
+    """
+    loaded = load_settings(config)
+    return replace(
+        loaded,
+        archiver_db=loaded.archiver_db.absolute(),
+        archive_dir=loaded.archive_dir.absolute(),
+        metrics_dir=loaded.metrics_dir.absolute(),
+    )
+
+
+def require_web(settings: Settings) -> Settings:
+    """``settings`` if they let the web process serve; ``ConfigError`` naming what is missing."""
     settings.require("INBOUND_TOKEN", purpose="by the web process")
-    ensure_logging(settings, "web")  # gunicorn's workers have it from gunicorn.conf.py
-    install_hooks()
+    return settings
+
+
+def create_app(config: Mapping[str, str] | Settings | None = None, *, web: bool = True) -> Flask:
+    """Build the app; ``config`` replaces the environment (tests pass a mapping).
+
+    ``web``: the web process's app, which needs ``INBOUND_TOKEN``, creates the ledger at
+    start and serves the inbound, admin, health and metrics surfaces. Without it, the app
+    of the worker and of the commands: settings and ledger only, nothing created or
+    opened, and nothing of prometheus-client imported (the worker chooses its metrics
+    folder first).
+    """
+    settings = config if isinstance(config, Settings) else read_settings(config)
+    if web:
+        require_web(settings)
     app = Flask("service")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.extensions["archiver.settings"] = settings
-    wait = settings.ledger_lock_timeout_seconds
-    app.extensions["archiver.ledgers"] = LedgerPool(settings.archiver_db, lock_timeout=wait)
-    targets = [target.name for target in settings.vcs_targets]  # for strategy.deleted
-    app.extensions["archiver.ingest"] = GroupCommit(
-        settings.archiver_db, lock_timeout=wait, notify=targets
-    )
+    extensions.init_app(app, settings)
+    if web:
+        _serve(app, settings)
+    return app
+
+
+def _serve(app: Flask, settings: Settings) -> None:
+    """The web process's part: logging, the ledger created, metrics hooks, the blueprints."""
+    from .ops.logs import ensure_logging
+    from .ops.metrics import install_hooks
+
+    ensure_logging(settings, "web")  # gunicorn's workers have it from gunicorn.conf.py
+    install_hooks()
     create_ledger(settings)
-
-    from .web import bodytimeout, errors
-
-    errors.init_app(app)
-    bodytimeout.init_app(app, settings.body_read_timeout_seconds)
     from .inbound.webhooks import blueprint as webhooks
-
-    app.register_blueprint(webhooks)
+    from .web import bodytimeout, errors
     from .web.admin import blueprint as admin
     from .web.health import blueprint as health
     from .web.metrics import blueprint as metrics
 
-    app.register_blueprint(admin)
-    app.register_blueprint(health)
-    app.register_blueprint(metrics)
-    return app
+    errors.init_app(app)
+    bodytimeout.init_app(app, settings.body_read_timeout_seconds)
+    for blueprint in (webhooks, admin, health, metrics):
+        app.register_blueprint(blueprint)
 
 
 def create_ledger(settings: Settings) -> None:
@@ -75,21 +102,3 @@ def create_ledger(settings: Settings) -> None:
         Ledger(settings.archiver_db, lock_timeout=wait).close()
     except LedgerError as exc:
         log.warning("the ledger cannot be opened at start (will try again on use): %s", exc)
-
-
-def settings() -> Settings:
-    """The running app's settings."""
-    value: Settings = current_app.extensions["archiver.settings"]
-    return value
-
-
-def ingest() -> GroupCommit:
-    """This process's group commit of inbound events."""
-    committer: GroupCommit = current_app.extensions["archiver.ingest"]
-    return committer
-
-
-def ledger() -> Ledger:
-    """This process's and thread's ledger connection."""
-    pool: LedgerPool = current_app.extensions["archiver.ledgers"]
-    return pool.get()

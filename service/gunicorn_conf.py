@@ -17,14 +17,13 @@ from typing import Any
 
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
-from .config import load_settings
+from .app import read_settings, require_web
 from .errors import ConfigError
 from .ops.logs import gunicorn_logconfig, install_exception_hooks, redact
 from .ops.multiprocess import process_exited, use_folder
 
 try:
-    _settings = load_settings()
-    _settings.require("INBOUND_TOKEN", purpose="by the web process")
+    _settings = require_web(read_settings())  # as each worker's create_app() reads them
     # Files of processes that no longer run are from an earlier start: their counts go.
     use_folder(_settings.metrics_dir, clear_stale=True)
 except ConfigError as exc:

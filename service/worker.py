@@ -1,6 +1,8 @@
 """``archiver worker``: runs archive jobs and outbound deliveries, and the scheduled sweep.
 
-Modelled on huey's consumer. Job threads each hold their own ledger connection
+Modelled on huey's consumer. It runs in the app every process builds
+(``create_app(web=False)``): each job and each periodic task inside the app's context.
+Job threads each hold their own ledger connection
 and archiver; they claim, run and finish jobs through ledger verbs only. A
 heartbeat thread renews the leases of the jobs in hand from its own connection.
 Delivery lanes (one per target, at most eight) send completion events apart
@@ -25,7 +27,10 @@ from datetime import timedelta
 from functools import partial
 from types import FrameType
 
-from . import backoff
+from flask import Flask
+
+from . import backoff, extensions
+from .app import create_app
 from .archive import Archiver, open_archiver
 from .clock import iso, utcnow
 from .config import Settings
@@ -133,16 +138,20 @@ class Slot:
 
 
 class Worker:
-    """Runs jobs in ``WORKER_THREADS`` threads until ``stop()``, then finishes those in hand."""
+    """Runs jobs in ``WORKER_THREADS`` threads until ``stop()``, then finishes those in hand.
+
+    ``app`` is the app it works in (``create_app(web=False)``); settings alone build one.
+    """
 
     def __init__(
         self,
-        settings: Settings,
+        app: Flask | Settings,
         *,
         archiver_factory: ArchiverFactory = open_archiver,
         periodic: tuple[Periodic, ...] = (),
     ) -> None:
-        self.settings = settings
+        self.app = app if isinstance(app, Flask) else create_app(app, web=False)
+        self.settings = settings = extensions.settings(self.app)
         self.archiver_factory = archiver_factory
         self.retry = backoff.jobs(settings.job_max_tries, settings.job_retry_base_seconds)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -194,9 +203,18 @@ class Worker:
             self._threads.append(thread)
             thread.start()
         for lane in lanes:
-            thread = threading.Thread(target=lane.run, name=lane.owner, daemon=True)
+            thread = threading.Thread(target=self._in_app(lane.run), name=lane.owner, daemon=True)
             self._threads.append(thread)
             thread.start()
+
+    def _in_app(self, run: Callable[[], None]) -> Callable[[], None]:
+        """``run`` inside the app's context (a thread starts without one)."""
+
+        def run_in_app() -> None:
+            with self.app.app_context():
+                run()
+
+        return run_in_app
 
     def _open_lanes(self, opened: ExitStack) -> list[DeliveryLane]:
         """One delivery lane per target (at most ``MAX_LANES``), none without targets."""
@@ -277,8 +295,11 @@ class Worker:
                 self.stopping.wait(settings.worker_poll_seconds)
                 continue
             # Every line logged while the job runs (the pipeline's, urllib3's) carries its ids.
-            with log_context(
-                job_id=job.id, strategy_id=job.strategy_id, source_type=job.source_type
+            with (
+                self.app.app_context(),
+                log_context(
+                    job_id=job.id, strategy_id=job.strategy_id, source_type=job.source_type
+                ),
             ):
                 try:
                     self._run_job(slot, job)
@@ -360,7 +381,8 @@ class Worker:
                 continue
             self._due[task.name] = now + task.every
             try:
-                task.run(ledger)
+                with self.app.app_context():
+                    task.run(ledger)
             except Exception as exc:  # try again next time
                 log.error("%s failed: %s", task.name, exc)
 

@@ -1,4 +1,4 @@
-"""What every command shares: the settings, read once, and one line per error.
+"""What every command shares: the app and its settings, built once, and one line per error.
 
 The command classes turn a failure into one line ``<program>: <message>`` on stderr and
 an exit status (0 done, 1 the operation failed, 2 usage or configuration error): our own
@@ -10,44 +10,53 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import Settings, load_settings
 from ..errors import ArchiverError, ConfigError, LedgerError, UsageError
 
 if TYPE_CHECKING:
+    from flask import Flask
+
+    from ..config import Settings
     from ..ledger import Ledger
 
 
 class CommandEnv:
-    """The object every command gets (``ctx.obj``): the settings, loaded on first use
-    from ``environ`` (default: ``.env``, then the process environment)."""
+    """The object every command gets (``ctx.obj``): the app every process builds
+    (``create_app(web=False)``), built on first use from ``environ`` (default: ``.env``,
+    then the process environment); the command then runs inside its context."""
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ = environ
-        self._settings: Settings | None = None
+        self._app: Flask | None = None
+
+    @property
+    def app(self) -> Flask:
+        """The app, built now if not yet, its context pushed until the command ends;
+        ``ConfigError`` (exit 2) naming a bad variable. Nothing is created or opened."""
+        if self._app is None:
+            from ..app import create_app
+
+            self._app = create_app(self.environ, web=False)
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:
+                ctx.find_root().with_resource(self._app.app_context())
+        return self._app
 
     @property
     def settings(self) -> Settings:
-        """The validated settings, their paths made absolute (every message names a path
+        """The app's validated settings, their paths absolute (every message names a path
         absolute); ``ConfigError`` (exit 2) naming a bad variable."""
-        if self._settings is None:
-            loaded = load_settings(self.environ)
-            self._settings = replace(
-                loaded,
-                archiver_db=absolute(loaded.archiver_db),
-                archive_dir=absolute(loaded.archive_dir),
-                metrics_dir=absolute(loaded.metrics_dir),
-            )
-        return self._settings
+        from ..extensions import settings
+
+        return settings(self.app)
 
     def secrets(self) -> list[str]:
         """The secrets to mask in messages: none known until the settings are loaded."""
-        return self._settings.secrets() if self._settings else []
+        return self.settings.secrets() if self._app is not None else []
 
 
 pass_env = click.make_pass_decorator(CommandEnv, ensure=True)

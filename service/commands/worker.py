@@ -17,13 +17,13 @@ def worker_command(env: CommandEnv) -> None:
     """
     from ..ops.multiprocess import use_folder
 
-    settings = env.settings
+    settings = env.settings  # the app, built without importing prometheus-client
     # Before the worker's modules import prometheus-client: its metrics go to files that
     # the web process's /metrics adds up.
     use_folder(settings.metrics_dir)
     from ..worker import Worker
 
     setup_logs(settings, "worker")
-    worker = Worker(settings)
+    worker = Worker(env.app)
     worker.install_signal_handlers()
     worker.run()

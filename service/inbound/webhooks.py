@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..app import ingest, settings
+from ..extensions import ingest, settings
 from ..ops import metrics
 from ..web.errors import error_response
 from ..web.jsonbody import read_json

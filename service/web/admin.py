@@ -13,9 +13,9 @@ from typing import Any
 from cerberus import Validator
 from flask import Blueprint, Response, abort, jsonify, request
 
-from ..app import ledger, settings
 from ..archive.store import read_document
 from ..errors import StorageError
+from ..extensions import ledger, settings
 from ..ids import check_uuid
 from ..inbound.auth import bearer_token
 from ..validation import problems

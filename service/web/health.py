@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, jsonify
 
-from ..app import ingest, settings
+from ..extensions import ingest, settings
 from ..ledger import Ledger
 
 blueprint = Blueprint("health", __name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from ..app import ledger
+from ..extensions import ledger
 from ..ops.metrics import exposition
 
 blueprint = Blueprint("metrics", __name__)
