@@ -25,7 +25,6 @@ from typing import Any
 
 import requests
 
-from .config import load_settings
 from .ledger import Ledger
 from .simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from .simulator.archival import ArchivalSink
@@ -126,8 +125,7 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
             f"Archival endpoint: {len(sink.state.received)} POSTs, "
             f"{len(sink.state.stored)} distinct Idempotency-Keys stored"
         )
-    settings = load_settings({"ARCHIVER_DB": str(folder / "ledger.db")})
-    with Ledger(settings.archiver_db) as ledger:
+    with Ledger(folder / "ledger.db") as ledger:
         checked, broken = ledger.verify_audit()
     if broken:
         _say(f"audit log BROKEN: {broken}")
