@@ -112,6 +112,14 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "nullable": True,
         "default": None,
     },
+    # Unset: readable lines when stderr is a terminal, JSON lines otherwise.
+    "LOG_FORMAT": {
+        "type": "string",
+        "coerce": str.lower,
+        "allowed": ["json", "text"],
+        "nullable": True,
+        "default": None,
+    },
 }
 
 _HINTS = {
@@ -155,6 +163,7 @@ class Settings:
     job_retry_base_seconds: float = 30.0
     ledger_lock_timeout_seconds: float = 30.0
     log_level: str | None = None  # None: each command's own default (service/ops/logs.py)
+    log_format: str | None = None  # None: text on a terminal, JSON otherwise
 
     @property
     def worker_thread_count(self) -> int:

@@ -1,11 +1,13 @@
-"""Structured logs: one JSON object a line on stderr, with secrets redacted.
+"""Logs on stderr, secrets redacted: one JSON object a line, or readable lines on a terminal.
 
 Every process installs one handler on the root logger (``setup_logging``; gunicorn through
 ``gunicorn_logconfig``), so the product's loggers and third-party ones (werkzeug, urllib3,
-gunicorn) all go through ``JsonFormatter``. It writes ``ts``, ``level``, ``logger``,
-``process``, ``pid``, ``msg``, the fields of ``log_context`` and of ``extra``, and ``exc``;
-every text in it passes through ``redact`` first: the configured secrets, and whatever
-looks like a credential (``Authorization`` headers, bearer tokens, ``access_token=``...).
+gunicorn) all go through one formatter. ``JsonFormatter`` writes ``ts``, ``level``,
+``logger``, ``process``, ``pid``, ``msg``, the fields of ``log_context`` and of ``extra``,
+and ``exc``; ``TextFormatter`` the same for a person (``LOG_FORMAT``: by default text when
+stderr is a terminal, JSON otherwise). Every text either writes passes through ``redact``
+first: the configured secrets, and whatever looks like a credential (``Authorization``
+headers, bearer tokens, ``access_token=``...).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 PROCESSES = ("web", "worker", "cli")
+FORMATS = ("json", "text")
 MASK = "***"
 
 # Credentials the settings do not know (a fresh OAuth access token, a header a server
@@ -120,8 +123,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _RESERVED = ("ts", "level", "logger", "process", "pid", "msg", "exc", "stack")
 
 
-class JsonFormatter(logging.Formatter):
-    """A record as one line of JSON, every text in it redacted."""
+class _Formatter(logging.Formatter):
+    """What both formats share: the process's name and the secrets to mask."""
 
     def __init__(self, process: str, secrets: Iterable[str] = ()) -> None:
         super().__init__()
@@ -129,6 +132,33 @@ class JsonFormatter(logging.Formatter):
             raise ValueError(f"process must be one of {', '.join(PROCESSES)}, got {process!r}")
         self.process = process
         self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+
+class TextFormatter(_Formatter):
+    """A record as a line for a person at a terminal, redacted as a whole:
+    ``02:41:09.123 WARNING service.worker: message [key=value ...]``, then any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        line = (
+            f"{moment:%H:%M:%S}.{int(record.msecs):03d} {record.levelname:<7} "
+            f"{record.name}: {record.getMessage()}"
+        )
+        fields = {**(_context.get() or {}), **_extra(record)}
+        shown = " ".join(f"{k}={v}" for k, v in fields.items() if k not in _RESERVED)
+        if shown:
+            line += f" [{shown}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        elif record.exc_text:
+            line += "\n" + record.exc_text
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return redact(line, self.secrets)
+
+
+class JsonFormatter(_Formatter):
+    """A record as one line of JSON, every text in it redacted."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -176,17 +206,38 @@ def _extra(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
 
 
-_OURS = "_archiver_json"  # marks the handler ``setup_logging`` installed
+_OURS = "_archiver_handler"  # marks the handler ``setup_logging`` installed
 
 
-def json_handler(
-    process: str, secrets: Iterable[str] = (), *, stream: TextIO | None = None
+def log_handler(
+    process: str,
+    secrets: Iterable[str] = (),
+    *,
+    form: str = "json",
+    stream: TextIO | None = None,
 ) -> logging.Handler:
-    """A handler writing JSON lines to ``stream`` (default: stderr at the time of each write)."""
+    """A handler writing ``form`` lines (``json`` or ``text``) to ``stream`` (default:
+    stderr at the time of each write)."""
+    if form not in FORMATS:
+        raise ValueError(f"form must be one of {', '.join(FORMATS)}, got {form!r}")
     handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter(process, secrets))
+    formatter = JsonFormatter if form == "json" else TextFormatter
+    handler.setFormatter(formatter(process, secrets))
     setattr(handler, _OURS, True)
     return handler
+
+
+def format_of(settings: Settings, stream: TextIO | None = None) -> str:
+    """``LOG_FORMAT``, else ``text`` when ``stream`` (default: stderr) is a terminal, a
+    person reading it, and ``json`` otherwise, a collector or a file."""
+    if settings.log_format:
+        return settings.log_format
+    target = sys.stderr if stream is None else stream
+    try:
+        terminal = target.isatty()
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        terminal = False
+    return "text" if terminal else "json"
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
@@ -212,7 +263,8 @@ def setup_logging(
     default_level: str = "INFO",
     stream: TextIO | None = None,
 ) -> logging.Handler:
-    """Send every logger's records through one JSON handler on the root logger.
+    """Send every logger's records through one handler on the root logger, writing the
+    format ``format_of`` picks.
 
     A handler installed by an earlier call is replaced; others (a test's) are left alone.
     Uncaught exceptions, of the main thread and of others, are logged through it too.
@@ -223,7 +275,8 @@ def setup_logging(
             root.removeHandler(handler)
             handler.close()
     level = level_of(settings, default_level)
-    handler = json_handler(process, settings.secrets(), stream=stream)
+    form = format_of(settings, stream)
+    handler = log_handler(process, settings.secrets(), form=form, stream=stream)
     handler.setLevel(level)  # also for loggers with a level of their own (werkzeug)
     root.addHandler(handler)
     root.setLevel(level)
@@ -238,23 +291,24 @@ def ensure_logging(settings: Settings, process: str) -> None:
 
 
 def gunicorn_logconfig(settings: Settings) -> dict[str, Any]:
-    """gunicorn's ``logconfig_dict``: its error and access logs through the JSON handler."""
+    """gunicorn's ``logconfig_dict``: its error and access logs through our one handler."""
     level = level_of(settings)
     secrets = settings.secrets()
+    form = format_of(settings)
 
     def handler() -> logging.Handler:  # a closure: ``--print-config`` shows no secret
-        return json_handler("web", secrets)
+        return log_handler("web", secrets, form=form)
 
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "root": {"level": level, "handlers": ["json"]},
+        "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
             # No handlers of their own: they propagate to the root's.
             "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
             "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
         },
-        "handlers": {"json": {"()": handler, "level": level}},
+        "handlers": {"stderr": {"()": handler, "level": level}},
         "formatters": {},
     }
 

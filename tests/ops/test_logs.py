@@ -6,10 +6,15 @@ import io
 import json
 import logging
 import os
+import pty
 import re
+import select
+import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +26,17 @@ from flask import Flask
 from service.config import Settings, load_settings
 from service.ops.logs import (
     JsonFormatter,
+    TextFormatter,
+    format_of,
     gunicorn_logconfig,
-    json_handler,
     log_context,
+    log_handler,
     redact,
     setup_logging,
 )
 from service.simulator import SimulatorServer
+from tests.conftest import WORKER_TUNING, cli_env
+from tests.processes import WORKER_COMMAND
 
 CLIENT_SECRET = "client-secret-7f3a9c1e5b"
 ARCHIVAL_TOKEN = "archival-token-2d8e4f6a0c"
@@ -70,7 +79,7 @@ def lines(stream: io.StringIO) -> list[dict[str, Any]]:
 def logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     """A logger of its own writing through the JSON handler (the settings' secrets known)."""
     stream = io.StringIO()
-    handler = json_handler("worker", settings_with_secrets().secrets(), stream=stream)
+    handler = log_handler("worker", settings_with_secrets().secrets(), stream=stream)
     log = logging.getLogger("tests.ops.logs")
     log.addHandler(handler)
     log.setLevel(logging.DEBUG)
@@ -281,13 +290,13 @@ def test_an_uncaught_exception_in_a_thread_is_logged_redacted(root_stream: io.St
 
 
 def test_gunicorn_logconfig_routes_gunicorn_through_one_json_handler() -> None:
-    settings = settings_with_secrets(LOG_LEVEL="DEBUG")
+    settings = settings_with_secrets(LOG_LEVEL="DEBUG")  # stderr no terminal: JSON
     config = gunicorn_logconfig(settings)
-    assert config["root"] == {"level": "DEBUG", "handlers": ["json"]}
+    assert config["root"] == {"level": "DEBUG", "handlers": ["stderr"]}
     for name in ("gunicorn.error", "gunicorn.access"):
         assert config["loggers"][name]["handlers"] == []
         assert config["loggers"][name]["propagate"] is True
-    handler = config["handlers"]["json"]["()"]()
+    handler = config["handlers"]["stderr"]["()"]()
     assert isinstance(handler.formatter, JsonFormatter)
     assert handler.formatter.process == "web"
     assert set(handler.formatter.secrets) == set(settings.secrets())
@@ -323,3 +332,99 @@ def test_webhook_refusals_are_logged_with_their_reason_never_the_token(
     assert invalid["status"] == 422 and invalid["fields"]
     assert UNKNOWN_TOKEN not in stream.getvalue()
     assert "inbound-token-for-tests" not in stream.getvalue()
+
+
+# Readable lines on a terminal, JSON otherwise (or as LOG_FORMAT says).
+
+TEXT_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\S+: ")
+
+
+def test_a_text_line_is_readable_with_its_fields_and_redacted() -> None:
+    stream = io.StringIO()
+    handler = log_handler("worker", settings_with_secrets().secrets(), form="text", stream=stream)
+    assert isinstance(handler.formatter, TextFormatter)
+    log = logging.getLogger("tests.ops.logs.text")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        with log_context(job_id="j-1"):
+            log.warning("retry: %s", f"token {GITHUB_TOKEN}", extra={"tries": 2})
+            try:
+                raise ValueError(f"Authorization: Bearer {UNKNOWN_TOKEN}")
+            except ValueError:
+                log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    first, second, *trace = stream.getvalue().splitlines()
+    assert TEXT_LINE.match(first), first
+    assert first.endswith(" WARNING tests.ops.logs.text: retry: token *** [job_id=j-1 tries=2]")
+    assert second.endswith(" ERROR   tests.ops.logs.text: failed [job_id=j-1]")
+    assert trace[0] == "Traceback (most recent call last):"
+    assert trace[-1] == "ValueError: Authorization: Bearer ***"
+    assert GITHUB_TOKEN not in stream.getvalue() and UNKNOWN_TOKEN not in stream.getvalue()
+
+
+def test_the_format_is_log_format_else_text_on_a_terminal_only() -> None:
+    main, side = pty.openpty()
+    try:
+        with os.fdopen(side, "w") as terminal:
+            assert terminal.isatty()
+            assert format_of(load_settings({}), terminal) == "text"
+            assert format_of(load_settings({"LOG_FORMAT": "JSON"}), terminal) == "json"
+    finally:
+        os.close(main)
+    assert format_of(load_settings({}), io.StringIO()) == "json"
+    assert format_of(load_settings({"LOG_FORMAT": "text"}), io.StringIO()) == "text"
+
+
+def test_the_worker_writes_readable_lines_on_a_terminal_and_json_lines_to_a_pipe(
+    tmp_path: Path,
+) -> None:
+    with SimulatorServer() as sim:
+        env = cli_env(sim, tmp_path, **WORKER_TUNING)
+        on_terminal = run_worker_until_started(env, tmp_path, terminal=True)
+        to_pipe = run_worker_until_started(env, tmp_path, terminal=False)
+    assert on_terminal and all(TEXT_LINE.match(line) for line in on_terminal), on_terminal
+    assert any(" INFO    service.worker: worker " in line for line in on_terminal), on_terminal
+    assert to_pipe and all(json.loads(line)["process"] == "worker" for line in to_pipe), to_pipe
+
+
+def run_worker_until_started(env: dict[str, str], cwd: Path, *, terminal: bool) -> list[str]:
+    """The stderr lines of ``archiver worker`` (a terminal's or a pipe's) from its start
+    until it stopped on SIGTERM."""
+    main, side = pty.openpty() if terminal else os.pipe()
+    process = subprocess.Popen(
+        [*WORKER_COMMAND, "worker"],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=side,
+    )
+    os.close(side)
+    output = b""
+    deadline = time.monotonic() + 20
+    stopped = False
+    try:
+        while time.monotonic() < deadline:
+            if not stopped and b"\n" in output.partition(b"started")[2]:
+                time.sleep(0.2)  # the line's write over, the worker idle
+                process.send_signal(signal.SIGTERM)
+                stopped = True
+            ready, _, _ = select.select([main], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal's other side is closed: the worker has exited
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(main)
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+    assert b"started" in output and process.returncode == 0, output
+    return [line.rstrip("\r") for line in output.decode().splitlines() if line.strip()]
