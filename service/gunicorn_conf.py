@@ -46,9 +46,10 @@ graceful_timeout = 20
 keepalive = 5  # behind a reverse proxy or EventBridge, reuse connections
 max_requests = 10000  # recycle workers now and then, spread so they do not all restart at once
 max_requests_jitter = 1000
-# Logs: one JSON object a line on stderr, secrets redacted (service/ops/logs.py). gunicorn's
-# own error log goes through the same handler as the app's; so does an access log when one
-# is asked for (``--access-logfile -``): each request's line then is a JSON line's ``msg``.
+# Logs: on stderr, secrets redacted, JSON lines (readable ones on a terminal, or as
+# LOG_FORMAT says; service/ops/logs.py). gunicorn's own error log goes through the same
+# handler as the app's; so does an access log when one is asked for (``--access-logfile
+# -``): each request's line then is a log line's ``msg``.
 accesslog = None
 errorlog = "-"
 logconfig_dict = gunicorn_logconfig(_settings)
