@@ -156,6 +156,7 @@ class Worker:
         self.retry = backoff.jobs(settings.job_max_tries, settings.job_retry_base_seconds)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
+        self._stop_announced = False
         self.periodic = list(periodic)
         interval = settings.sweep_interval_seconds
         if interval:
@@ -240,9 +241,10 @@ class Worker:
 
     def stop(self) -> None:
         """Claim nothing more; threads finish the job in hand."""
-        if not self.stopping.is_set():
-            log.info("worker %s stopping: finishing the jobs and deliveries in hand", self.name)
         self.stopping.set()
+        if not self._stop_announced:
+            self._stop_announced = True
+            log.info("worker %s stopping: finishing the jobs and deliveries in hand", self.name)
 
     def join(self) -> None:
         """Wait for every job and delivery thread, then close connections and clients."""
@@ -266,11 +268,16 @@ class Worker:
     def install_signal_handlers(self) -> None:
         """SIGTERM or SIGINT: stop gracefully; a second one: exit at once (leases run out)."""
 
+        # A handler runs between two bytecodes of the main thread, maybe inside a log call:
+        # logging from it could re-enter the stream's writer ("reentrant call"). So the first
+        # signal only sets the event (``run`` then says it is stopping, from the main thread)
+        # and the second writes its line with one raw write before leaving.
         def handle(signum: int, frame: FrameType | None) -> None:
             if self.stopping.is_set():
-                log.warning("second %s: exiting now", signal.Signals(signum).name)
+                name = signal.Signals(signum).name
+                os.write(2, f"archiver worker: second {name}, exiting now\n".encode())
                 os._exit(1)
-            self.stop()
+            self.stopping.set()
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)

@@ -108,6 +108,35 @@ def test_sigterm_finishes_the_job_in_hand_then_exits_0(
         assert f"job {second}" not in worker.output
 
 
+def test_a_second_sigterm_exits_at_once_in_one_clean_line(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    """The handlers never log (a signal may land inside a log call: "reentrant call"); the
+    worker says it is stopping once, from its main thread, and the second signal leaves at
+    once with one line, the job's lease handing it to another worker later."""
+    db = tmp_path / "ledger.db"
+    with ArchivalSink() as sink:
+        env = cli_env(simulator, tmp_path, **WORKER_TUNING, ARCHIVAL_ENDPOINT=sink.url)
+        with Ledger(db) as ledger:
+            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+        release = sink.state.hold_next()
+        try:
+            with workers(env, tmp_path) as (worker,):
+                while not sink.state.held.wait(0.05):
+                    assert worker.alive(), worker.output
+                worker.process.send_signal(signal.SIGTERM)
+                wait_for(lambda: "stopping" in worker.output, what="the worker to take the signal")
+                worker.process.send_signal(signal.SIGTERM)
+                assert worker.process.wait(timeout=30) == 1, worker.output
+                output = worker.output
+        finally:
+            release.set()
+    assert "archiver worker: second SIGTERM, exiting now" in output
+    assert output.count("stopping: finishing the jobs") == 1
+    assert "Logging error" not in output and "reentrant" not in output
+    assert job_state(db, job_id) is JobState.RUNNING  # its lease hands it to another worker
+
+
 def test_the_concurrency_limit_holds_across_worker_processes(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
