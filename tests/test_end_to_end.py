@@ -63,6 +63,8 @@ def test_notifications_become_archives_through_gunicorn_and_a_worker(
             WEB_CONCURRENCY="2",
             WORKER_POLL_SECONDS="0.05",
             JOB_LEASE_SECONDS="5",
+            # No sweep: its jobs ("sweep") would race the notifications' ("event") under load.
+            SWEEP_INTERVAL_SECONDS="0",
         )
         with (
             web_process(env, tmp_path) as (web, base),
