@@ -32,9 +32,9 @@ from flask import Flask
 from . import backoff, extensions
 from .app import create_app
 from .archive import Archiver, open_archiver
+from .archive.job import JobOutcome, run_archive_job
 from .clock import iso, utcnow
 from .config import Settings
-from .jobs import Outcome, run_archive_job
 from .ledger import Job, LeaseLost, Ledger
 from .ops.logs import log_context
 from .ops.metrics import observe_job
@@ -356,7 +356,7 @@ class Worker:
             extra={"state": str(finished.state), "tries": finished.tries},
         )
 
-    def _finish(self, slot: Slot, job: Job, outcome: Outcome) -> Job:
+    def _finish(self, slot: Slot, job: Job, outcome: JobOutcome) -> Job:
         if outcome.ok:
             return slot.ledger.complete(job.id, slot.owner, outcome.result)
         if outcome.deleted is not None:  # no failure: the job ends, the deletion is announced
@@ -424,7 +424,7 @@ class Worker:
             )
 
 
-def _describe(outcome: Outcome) -> str:
+def _describe(outcome: JobOutcome) -> str:
     result = outcome.result
     if not result.get("archiveId"):
         return "no new versions"

@@ -18,10 +18,10 @@ import requests
 from prometheus_client import REGISTRY
 
 from service.archive import Archiver, open_archiver
+from service.archive.job import run_archive_job
 from service.config import Settings
 from service.errors import ValidationFailed
 from service.genesys.sources import Version, version_order
-from service.jobs import run_archive_job
 from service.ledger import Ledger
 from service.simulator import SimulatorServer
 from tests.conftest import ARCHIVER, cli_env

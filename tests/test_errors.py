@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.archive.job import JobOutcome, is_retryable
 from service.errors import (
     ArchiverError,
     ConfigError,
@@ -13,7 +14,6 @@ from service.errors import (
     UsageError,
     ValidationFailed,
 )
-from service.jobs import Outcome, is_retryable
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ from service.jobs import Outcome, is_retryable
 def test_each_error_says_whether_a_retry_may_succeed(error: ArchiverError, retryable: bool) -> None:
     assert error.retryable is retryable
     assert is_retryable(error) is retryable
-    assert Outcome.failed(error).retryable is retryable
+    assert JobOutcome.failed(error).retryable is retryable
 
 
 def test_a_new_kind_of_error_decides_by_its_class_alone() -> None:
@@ -40,11 +40,12 @@ def test_a_new_kind_of_error_decides_by_its_class_alone() -> None:
         retryable = False
 
     assert is_retryable(Permanent("the archive folder is gone")) is False
-    assert Outcome.failed(Permanent("gone")) == Outcome(ok=False, error="gone", retryable=False)
+    expected = JobOutcome(ok=False, error="gone", retryable=False)
+    assert JobOutcome.failed(Permanent("gone")) == expected
 
 
 def test_an_unforeseen_exception_is_retried_and_named_by_its_type() -> None:
     assert is_retryable(RuntimeError("boom")) is True
-    assert Outcome.failed(KeyError("id")) == Outcome(
+    assert JobOutcome.failed(KeyError("id")) == JobOutcome(
         ok=False, error="KeyError: 'id'", retryable=True
     )

@@ -9,8 +9,8 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from service.archive import open_archiver
+from service.archive.job import run_archive_job
 from service.config import Settings
-from service.jobs import run_archive_job
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.conftest import ADMIN_TOKEN, ARCHIVER, cli_env
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from service.archive import Archiver
+from service.archive.job import describe, is_retryable
 from service.archive.submit import ArchivalClient
 from service.backoff import Backoff
 from service.clock import iso, parse_iso, utcnow
@@ -26,7 +27,6 @@ from service.errors import (
     ValidationFailed,
 )
 from service.genesys.client import GenesysClient
-from service.jobs import describe, is_retryable
 from service.ledger import IncomingEvent, Job, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink

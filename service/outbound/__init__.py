@@ -4,17 +4,17 @@ The ledger's outbox holds the events and their deliveries; the worker claims eac
 delivery and hands it to a ``Deliverer``, which knows nothing of the ledger.
 """
 
-from .deliver import Attempt, Deliverer, Outcome
+from .deliver import Attempt, AttemptOutcome, Deliverer
 from .settings import parse_targets
 from .signing import hub_signature, standard_signature
 from .targets import GitHubTarget, GitLabTarget, Target, WebhookTarget
 
 __all__ = [
     "Attempt",
+    "AttemptOutcome",
     "Deliverer",
     "GitHubTarget",
     "GitLabTarget",
-    "Outcome",
     "Target",
     "WebhookTarget",
     "hub_signature",

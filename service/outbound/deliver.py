@@ -21,7 +21,7 @@ from ..http import DAY, parse_retry_after
 from .targets import Target
 
 
-class Outcome(StrEnum):
+class AttemptOutcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
     DEAD = "dead"
@@ -32,7 +32,7 @@ class Attempt:
     """What one attempt came to; ``detail`` is one short line, the receiver's answer as it
     came (the ledger and the log formatter mask any credential it echoes)."""
 
-    outcome: str  # an Outcome: "delivered" | "retry" | "dead"
+    outcome: str  # an AttemptOutcome: "delivered" | "retry" | "dead"
     status: int | None  # HTTP status; None on a network error or timeout
     detail: str
     retry_after: float | None = None  # seconds, from a 429's Retry-After; at most a day
@@ -58,12 +58,13 @@ class Deliverer:
         """POST the event to the target once; never raises for anything the remote side does."""
         target = self._targets.get(target_name)
         if target is None:
-            return Attempt(Outcome.DEAD, None, f"target {target_name} is no longer configured")
+            gone = f"target {target_name} is no longer configured"
+            return Attempt(AttemptOutcome.DEAD, None, gone)
         timestamp = int(utcnow().timestamp()) if now is None else now
         try:
             request = target.request(event_id, event_type, body, timestamp)
         except ValueError as exc:
-            return Attempt(Outcome.DEAD, None, str(exc))
+            return Attempt(AttemptOutcome.DEAD, None, str(exc))
         try:
             response = self._sessions[target_name].post(
                 target.endpoint,
@@ -73,7 +74,7 @@ class Deliverer:
                 **request,
             )
         except requests.RequestException as exc:
-            return Attempt(Outcome.RETRY, None, self._network_detail(exc))
+            return Attempt(AttemptOutcome.RETRY, None, self._network_detail(exc))
         with response:
             return _judge(response, timestamp)
 
@@ -98,7 +99,7 @@ def _judge(response: requests.Response, timestamp: int) -> Attempt:
     status = response.status_code
     reason = response.reason or _phrase(status)
     if 200 <= status < 300:
-        return Attempt(Outcome.DELIVERED, status, f"{status} {reason}")
+        return Attempt(AttemptOutcome.DELIVERED, status, f"{status} {reason}")
     detail = f"{status} {reason}"
     if 300 <= status < 400:
         detail += " (redirect not followed)"
@@ -106,11 +107,11 @@ def _judge(response: requests.Response, timestamp: int) -> Attempt:
     if excerpt:
         detail += f": {excerpt}"
     if status == 410:
-        return Attempt(Outcome.DEAD, status, detail)
+        return Attempt(AttemptOutcome.DEAD, status, detail)
     if status == 429:
         wait = parse_retry_after(response.headers.get("Retry-After"), now=timestamp, cap=DAY)
-        return Attempt(Outcome.RETRY, status, detail, wait)
-    return Attempt(Outcome.RETRY, status, detail)
+        return Attempt(AttemptOutcome.RETRY, status, detail, wait)
+    return Attempt(AttemptOutcome.RETRY, status, detail)
 
 
 def _excerpt(response: requests.Response, limit: int = 200) -> str:

@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+from ..archive.job import describe
 from ..backoff import Backoff
-from ..jobs import describe
 from ..ledger import Delivery, DeliveryState, Ledger
 from ..ops.metrics import count_delivery
-from .deliver import Attempt, Deliverer, Outcome
+from .deliver import Attempt, AttemptOutcome, Deliverer
 
 log = logging.getLogger("service.outbound")
 
@@ -41,9 +41,9 @@ def decide(
     never sooner than the receiver's ``Retry-After`` (itself at most the schedule's
     ``max_retry_after``), and dead once the schedule ends.
     """
-    if attempt.outcome == Outcome.DELIVERED:
+    if attempt.outcome == AttemptOutcome.DELIVERED:
         return DeliveryState.DELIVERED, None
-    if attempt.outcome == Outcome.DEAD:
+    if attempt.outcome == AttemptOutcome.DEAD:
         return DeliveryState.DEAD, None
     delay = schedule.delay(attempts)
     if delay is None:
@@ -193,4 +193,4 @@ class DeliveryLane:
                 delivery.target, delivery.event_id, delivery.event_type, delivery.body.encode()
             )
         except Exception as exc:  # a bug or an unforeseen failure: retried on the schedule
-            return Attempt(Outcome.RETRY, None, describe(exc))
+            return Attempt(AttemptOutcome.RETRY, None, describe(exc))

@@ -1,7 +1,7 @@
-"""Job code: run one archive job and say how it went, as a value.
+"""Archive job code: run one archive job and say how it went, as a value.
 
 It knows the archive pipeline and the project's errors, not the queue: the
-worker loop turns an ``Outcome`` into ``complete`` or ``fail`` on the ledger.
+worker loop turns a ``JobOutcome`` into ``complete`` or ``fail`` on the ledger.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .archive import Archiver, ArchiveRun
-from .archive.gone import ObjectDeleted
-from .errors import ArchiverError
+from ..errors import ArchiverError
+from .gone import ObjectDeleted
+from .pipeline import Archiver, ArchiveRun
 
 
 @dataclass(frozen=True)
-class Outcome:
+class JobOutcome:
     """How one try of a job ended: a result to record, an error and whether to retry, or
     the object's deletion (``deleted``: how Genesys said so), which is no failure."""
 
@@ -26,22 +26,22 @@ class Outcome:
     deleted: str | None = None
 
     @classmethod
-    def failed(cls, exc: BaseException) -> Outcome:
+    def failed(cls, exc: BaseException) -> JobOutcome:
         """The outcome of a try that raised ``exc``."""
         return cls(ok=False, error=describe(exc), retryable=is_retryable(exc))
 
 
 def run_archive_job(
     archiver: Archiver, strategy_id: str, source_type: str, *, full: bool = False
-) -> Outcome:
-    """Archive one strategy; every failure becomes an ``Outcome``, none escapes."""
+) -> JobOutcome:
+    """Archive one strategy; every failure becomes a ``JobOutcome``, none escapes."""
     try:
         run = archiver.run(strategy_id, source_type, full=full)
     except ObjectDeleted as gone:
-        return Outcome(ok=False, deleted=gone.gone.reason)
+        return JobOutcome(ok=False, deleted=gone.gone.reason)
     except Exception as exc:
-        return Outcome.failed(exc)
-    return Outcome(ok=True, result=job_result(run))
+        return JobOutcome.failed(exc)
+    return JobOutcome(ok=True, result=job_result(run))
 
 
 def job_result(run: ArchiveRun) -> dict[str, Any]:
