@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from service.admin.summary import daily_summary
 from service.backoff import JOBS
 from service.clock import utcnow
 from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission
+from service.reports.summary import daily_summary
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.conftest import ARCHIVER, cli_env

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..admin.listings import DEFAULT_LIMIT, QUERIES, STATUSES
+from ..reports.listings import DEFAULT_LIMIT, QUERIES, STATUSES
 from .base import ArchiverCommand, CommandEnv, open_existing_ledger, pass_env
 from .params import ObjectId, ObjectRef, Since
 
@@ -51,7 +51,7 @@ def ledger_command(
 
     Reads only: never creates a ledger (exit 1 naming the path it looked for).
     """
-    from ..admin.render import render_table
+    from ..reports.render import render_table
 
     with open_existing_ledger(env.settings) as ledger:
         rows = QUERIES[kind](

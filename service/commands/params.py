@@ -104,7 +104,7 @@ class Since(click.ParamType):
     name = "iso"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from ..admin.listings import parse_since
+        from ..reports.listings import parse_since
 
         try:
             return parse_since(value)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..admin.render import audit_chain_lines, markdown_table
 from ..clock import iso, utcnow
+from ..reports.render import audit_chain_lines, markdown_table
 
 
 def render_history(history: dict[str, Any]) -> str:

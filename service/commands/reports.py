@@ -1,6 +1,6 @@
 """The reports: ``archiver report history|daily`` and ``archiver verify-archives``.
 
-Built on the queries of ``service/admin``; they read the ledger and cold storage, never
+Built on the queries of ``service/reports``; they read the ledger and cold storage, never
 create a ledger, and exit 1 when something fails to verify (or needs attention), for cron.
 """
 
@@ -54,7 +54,7 @@ def history_command(
     with the ledger is reported at the top and on stderr. Exit 1 when anything fails to
     verify or the strategy is unknown.
     """
-    from ..admin.history import strategy_history
+    from ..reports.history import strategy_history
     from .report_markdown import render_history
 
     strategy_id = ref.id
@@ -111,8 +111,8 @@ def daily_command(ctx: click.Context, env: CommandEnv, day: str | None, as_json:
     that fail to verify, and (whatever day they were made) archives refused by the archival
     endpoint or pending there for over an hour. Exit 1 when something needs attention.
     """
-    from ..admin.summary import daily_summary
     from ..clock import utcnow
+    from ..reports.summary import daily_summary
     from .report_markdown import render_daily
 
     now = utcnow()

@@ -1,4 +1,4 @@
-"""Admin queries over the ledger, as plain dicts: what ``archiver ledger`` and ``scripts/`` print.
+"""Report queries over the ledger, as plain dicts: what ``archiver ledger`` and ``scripts/`` print.
 
 All built on ledger verbs (no SQL here):
 
