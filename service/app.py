@@ -82,7 +82,7 @@ def _serve(app: Flask, settings: Settings) -> None:
     from .web import bodytimeout, errors
     from .web.admin import blueprint as admin
     from .web.health import blueprint as health
-    from .web.metrics import blueprint as metrics
+    from .web.scrape import blueprint as metrics
 
     errors.init_app(app)
     bodytimeout.init_app(app, settings.body_read_timeout_seconds)

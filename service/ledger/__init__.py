@@ -14,8 +14,8 @@ from .audit import AuditEntry, AuditVerbs
 from .db import LOCK_TIMEOUT_SECONDS, close, connect, probe, transaction
 from .deletions import Deletion, DeletionVerbs
 from .events import Accepted, EventVerbs, IncomingEvent
+from .gauges import GaugeVerbs
 from .jobs import Job, JobState, JobVerbs, LeaseLost
-from .metrics import MetricsVerbs
 from .outbox import Delivery, DeliveryState, OutboxVerbs
 from .queries import QueryVerbs
 from .skipped import SkippedVerbs
@@ -46,7 +46,7 @@ class Ledger(
     DeletionVerbs,
     EventVerbs,
     JobVerbs,
-    MetricsVerbs,
+    GaugeVerbs,
     OutboxVerbs,
     QueryVerbs,
     SkippedVerbs,

@@ -22,7 +22,7 @@ class LedgerGauges:
     last_archive_at: str | None  # when an archive last became final (submitted or local)
 
 
-class MetricsVerbs:
+class GaugeVerbs:
     """The ledger's gauges, read in one statement so that they agree with each other."""
 
     db: Database
