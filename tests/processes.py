@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, wait_for
+from tests.helpers import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -21,7 +21,7 @@ from service.errors import ConfigError
 from service.ledger import Ledger
 from service.simulator import SimulatorServer
 from service.worker import Periodic, Worker
-from tests.conftest import INBOUND_TOKEN, WORKER_TUNING, cli_env, wait_for, web_config
+from tests.helpers import INBOUND_TOKEN, WORKER_TUNING, cli_env, wait_for, web_config
 
 
 def test_only_the_web_process_requires_inbound_token(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import requests
 
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from service.simulator.data import USERS
-from tests.conftest import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, WORKER_TUNING, cli_env, wait_for
+from tests.helpers import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, WORKER_TUNING, cli_env, wait_for
 from tests.processes import WORKER_COMMAND, archives_of, running, web_process
 
 CLIENT_ID = "8e4c6b7d-3f7a-4db1-8d4f-5c6a7b8c9da4"  # the simulator's OAuth client

@@ -7,7 +7,6 @@ them over real HTTP, in process (to read its metric) and through the ``archiver`
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,8 @@ from service.errors import ValidationFailed
 from service.genesys.sources import Version, version_order
 from service.ledger import Ledger
 from service.simulator import SimulatorServer
-from tests.conftest import ARCHIVER, cli_env
+from tests.helpers import archiver as archiver_cli
+from tests.helpers import cli_env
 
 MISSING_DATE = "dateCreated: required field"
 NO_NUMBER = "id: 'draft' has no leading integer to number the version by"
@@ -151,12 +151,6 @@ def test_every_entry_bad_archives_nothing_and_fails_naming_them(
 
 
 # The command line --------------------------------------------------------------------------
-
-
-def archiver_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_archive_exits_0_naming_the_entries_left_out(

@@ -12,15 +12,9 @@ import requests
 
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.conftest import ARCHIVER, cli_env
+from tests.helpers import ARCHIVER, archiver, cli_env
 
 ROUTING = "routing-strategy"
-
-
-def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_archive_prints_one_summary_line(simulator: SimulatorServer, tmp_path: Path) -> None:

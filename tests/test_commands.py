@@ -15,7 +15,7 @@ from service.commands import cli
 from service.commands.base import CommandEnv
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
-from tests.conftest import cli_env
+from tests.helpers import cli_env
 
 UNKNOWN = "0d6f5a8e-2b4c-4e1a-9f3d-7c8b9a0e1f2d"
 QUEUED = "38426578-d900-459f-a7e7-3260397f7ca3"

@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
-from tests.conftest import ARCHIVER, cli_env, wait_for
+from tests.helpers import ARCHIVER, cli_env, wait_for
 from tests.processes import BIN, free_port, running, web_env
 
 

@@ -4,23 +4,16 @@ real processes against the simulator over HTTP, events at a real local receiver.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from pathlib import Path
 
 from service.ledger import JobState, Ledger
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from service.simulator.receivers import WebhookReceiver
-from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
+from tests.helpers import WORKER_TUNING, archiver, cli_env, wait_for
 from tests.processes import workers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
 
 
 def events(receiver: WebhookReceiver) -> list[dict]:

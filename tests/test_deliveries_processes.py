@@ -4,7 +4,6 @@ retried past the schedule and sent again by an admin, after a SIGKILL, past a sl
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from standardwebhooks.webhooks import Webhook
 from service.ledger import Delivery, DeliveryState, JobState, Ledger
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.receivers import Received, WebhookReceiver
-from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
+from tests.helpers import WORKER_TUNING, archiver, cli_env, wait_for
 from tests.processes import workers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -22,12 +21,6 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 def env_for(simulator: SimulatorServer, tmp_path: Path, *urls: str, **extra: str) -> dict[str, str]:
     outbound = {"VCS_WEBHOOK_URLS": ",".join(urls), "VCS_WEBHOOK_SECRET": SECRET}
     return cli_env(simulator, tmp_path, **{**WORKER_TUNING, **outbound, **extra})
-
-
-def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
 
 
 def only_delivery(path: Path) -> Delivery:

@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.conftest import ARCHIVER
+from tests.helpers import ARCHIVER
 
 ARCHIVE_LINE = re.compile(r"archive ([0-9a-f-]{36}) \(key ([0-9a-f-]{36})\)")
 

@@ -10,13 +10,7 @@ import subprocess
 from pathlib import Path
 
 from service.simulator import SimulatorServer
-from tests.conftest import ARCHIVER, cli_env
-
-
-def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+from tests.helpers import ARCHIVER, archiver, cli_env
 
 
 def queued(env: dict[str, str], cwd: Path) -> list[tuple[str, str]]:

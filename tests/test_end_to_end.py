@@ -25,7 +25,7 @@ from service.ledger import Ledger
 from service.simulator import SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.serving import BackgroundServer
-from tests.conftest import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, cli_env, wait_for
+from tests.helpers import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, cli_env, wait_for
 from tests.processes import (
     STOP_SECONDS,
     WORKER_COMMAND,

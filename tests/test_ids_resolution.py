@@ -15,7 +15,7 @@ from service.commands import cli
 from service.commands.base import CommandEnv
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.conftest import ARCHIVER, cli_env
+from tests.helpers import ARCHIVER, cli_env
 
 TWIN_A = "abcdef01-0000-4000-8000-00000000000a"
 TWIN_B = "abcdef01-0000-4000-8000-00000000000b"

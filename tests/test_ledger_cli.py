@@ -15,7 +15,7 @@ import pytest
 
 from service.backoff import JOBS
 from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission
-from tests.conftest import ARCHIVER
+from tests.helpers import ARCHIVER
 
 ARCHIVED = "38426578-d900-459f-a7e7-3260397f7ca3"
 FAILED = "5b0c9a3e-8f1d-4a56-9b2e-0c7d1e2f3a4b"

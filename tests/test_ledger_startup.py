@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from service.simulator import SimulatorServer
-from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
+from tests.helpers import ARCHIVER, WORKER_TUNING, cli_env, wait_for
 from tests.processes import web_env, web_process, workers
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.mounts import fill, tmpfs
 from tests.processes import web_env, web_process
 

@@ -19,7 +19,7 @@ from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission
 from service.reports.summary import daily_summary
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.conftest import ARCHIVER, cli_env
+from tests.helpers import ARCHIVER, cli_env
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 HOOK = "http://127.0.0.1:9/hook"

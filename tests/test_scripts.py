@@ -11,7 +11,7 @@ import pytest
 
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.conftest import ARCHIVER, cli_env
+from tests.helpers import ARCHIVER, cli_env
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 

@@ -33,7 +33,7 @@ from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.receivers import FakeGitHub, WebhookReceiver
 from service.worker import Worker
-from tests.conftest import WORKER_TUNING, cli_env, make_settings, running_worker, wait_for
+from tests.helpers import WORKER_TUNING, cli_env, make_settings, running_worker, wait_for
 from tests.processes import (
     WORKER_COMMAND,
     running,

@@ -3,7 +3,6 @@ source was asked and suggests the other."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -12,15 +11,9 @@ from service.archive import open_archiver
 from service.archive.job import run_archive_job
 from service.config import Settings
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.conftest import ADMIN_TOKEN, ARCHIVER, cli_env
+from tests.helpers import ADMIN_TOKEN, archiver, cli_env
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_archive_without_source_archives_a_flow(simulator: SimulatorServer, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.sweep import sweep_known
 from service.worker import Worker
-from tests.conftest import WORKER_TUNING, make_settings, running_worker, wait_for
+from tests.helpers import WORKER_TUNING, make_settings, running_worker, wait_for
 
 
 def job_in(ledger: Ledger, job_id: str, *states: JobState) -> Job | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from functools import partial
 from pathlib import Path
@@ -15,7 +14,7 @@ from service.ledger import DeliveryState, JobState, Ledger, Submission
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.receivers import WebhookReceiver
-from tests.conftest import ARCHIVER, WORKER_TUNING, cli_env, wait_for
+from tests.helpers import WORKER_TUNING, archiver, cli_env, wait_for
 from tests.processes import Process, workers
 
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -193,12 +192,6 @@ def test_two_workers_never_archive_one_strategy_at_once(
         # every version made was archived, each exactly once
         archived = [v for a in ledger.list_archives() for v in a.version_ids]
         assert len(archived) == len(set(archived))
-
-
-def archiver(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
 
 
 def test_sweep_queues_a_job_for_every_known_strategy(

@@ -10,7 +10,7 @@ import pytest
 from service.ledger import Ledger, Submission
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.conftest import ARCHIVER, cli_env
+from tests.helpers import ARCHIVER, cli_env
 
 
 @pytest.mark.parametrize("endpoint_stored_it", [False, True], ids=["lost", "stored-unanswered"])

@@ -15,7 +15,7 @@ from service.errors import UpstreamError
 from service.genesys.client import GenesysClient
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 FAST = Backoff.exponential(0.01, cap=0.05, tries=2, full_jitter=True, max_retry_after=180.0)
 FLOW = "flow"

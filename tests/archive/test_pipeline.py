@@ -18,7 +18,7 @@ from service.genesys.client import GenesysClient
 from service.ledger import Ledger, Submission
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 FAST = Backoff.exponential(0.01, cap=0.05, tries=3, full_jitter=True, max_retry_after=180.0)
 

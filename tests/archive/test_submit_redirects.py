@@ -17,7 +17,7 @@ from service.archive.submit import ArchivalClient
 from service.backoff import Backoff
 from service.ledger import Ledger, Submission
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
-from tests.conftest import ARCHIVER, cli_env
+from tests.helpers import ARCHIVER, cli_env
 from tests.redirects import Recorder, Redirector
 
 KEY = "0b0d7a6e-3f5c-5a3e-8c1e-2b9f4a6d8e10"

@@ -16,7 +16,7 @@ from service.config import Settings
 from service.errors import ConfigError, UpstreamError, ValidationFailed
 from service.genesys import GenesysClient
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.redirects import Recorder, Redirector
 
 FAST = Backoff.exponential(0.01, cap=0.05, tries=5, full_jitter=True, max_retry_after=180.0)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from service.ledger import Ledger
-from tests.conftest import INBOUND_TOKEN as TOKEN
+from tests.helpers import INBOUND_TOKEN as TOKEN
 
 __all__ = ["TOKEN", "load_sample"]
 SAMPLES = Path(__file__).parent / "samples"

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from service.ledger import Ledger
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.inbound.conftest import TOKEN, load_sample
 from tests.processes import web_env, web_process
 

@@ -18,7 +18,7 @@ import pytest
 
 from service.errors import LedgerError
 from service.ledger import Ledger
-from tests.conftest import ARCHIVER, wait_for
+from tests.helpers import ARCHIVER, wait_for
 from tests.mounts import remount, tmpfs
 
 

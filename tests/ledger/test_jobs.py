@@ -18,7 +18,7 @@ from service.backoff import JOBS, Backoff, jobs
 from service.clock import parse_iso, utcnow
 from service.ledger import JobState, LeaseLost, Ledger
 from service.ledger.migrations import MIGRATIONS
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 ROUTING = "routing-strategy"
 NO_RETRY_WAIT = jobs(max_tries=3, base=0.0)

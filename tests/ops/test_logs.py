@@ -35,7 +35,7 @@ from service.ops.logs import (
     setup_logging,
 )
 from service.simulator import SimulatorServer
-from tests.conftest import WORKER_TUNING, cli_env
+from tests.helpers import WORKER_TUNING, cli_env
 from tests.processes import WORKER_COMMAND
 
 CLIENT_SECRET = "client-secret-7f3a9c1e5b"

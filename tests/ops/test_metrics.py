@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.receivers import FakeGitHub, WebhookReceiver
 from service.worker import Worker
-from tests.conftest import INBOUND_TOKEN, make_settings
+from tests.helpers import INBOUND_TOKEN, make_settings, wait_for
 from tests.outbound.events import SECRET
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -98,16 +98,6 @@ def refusing_url() -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     yield f"http://127.0.0.1:{port}"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 # The web process -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.ledger import JobState, Ledger
 from service.simulator import SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.conftest import ADMIN_TOKEN, INBOUND_TOKEN, cli_env, wait_for
+from tests.helpers import ADMIN_TOKEN, INBOUND_TOKEN, cli_env, wait_for
 from tests.processes import (
     GUNICORN,
     REPO,

@@ -23,7 +23,7 @@ from service.outbound.targets import Target, WebhookTarget
 from service.simulator import SimulatorServer
 from service.simulator.receivers import WebhookReceiver
 from service.worker import Worker
-from tests.conftest import make_settings, running_worker, wait_for
+from tests.helpers import make_settings, running_worker, wait_for
 
 from .events import SECRET
 

@@ -25,7 +25,7 @@ from service.outbound.deliver import Attempt, Deliverer
 from service.outbound.loop import DeliveryLane, decide
 from service.outbound.targets import Target, WebhookTarget
 from service.simulator.receivers import WebhookReceiver
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 from .events import SECRET
 

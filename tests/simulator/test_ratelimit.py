@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from service.simulator import SimulatorServer
-from tests.conftest import ARCHIVER
+from tests.helpers import ARCHIVER
 from tests.simulator.conftest import Api
 
 

@@ -10,7 +10,7 @@ from service.app import create_app
 from service.archive import open_archiver
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.conftest import ADMIN_TOKEN, make_settings, web_config
+from tests.helpers import ADMIN_TOKEN, make_settings, web_config
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

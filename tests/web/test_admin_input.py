@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID
-from tests.conftest import ADMIN_TOKEN
+from tests.helpers import ADMIN_TOKEN
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import INBOUND_TOKEN
+from tests.helpers import INBOUND_TOKEN
 from tests.inbound.conftest import SAMPLES
 from tests.processes import Process, web_env, web_process
 

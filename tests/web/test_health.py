@@ -7,7 +7,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from service.app import create_app
-from tests.conftest import web_config
+from tests.helpers import web_config
 
 
 def test_healthz_answers_without_auth(client: FlaskClient) -> None:

@@ -13,7 +13,7 @@ import requests
 from flask.testing import FlaskClient
 
 from service.ledger import Ledger
-from tests.conftest import ADMIN_TOKEN, INBOUND_TOKEN
+from tests.helpers import ADMIN_TOKEN, INBOUND_TOKEN
 from tests.inbound.conftest import SAMPLES
 from tests.processes import web_env, web_process
 
