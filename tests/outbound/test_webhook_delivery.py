@@ -183,7 +183,8 @@ def test_a_refused_connection_is_retried() -> None:
 
 
 def test_the_detail_is_one_short_line_of_the_receiver_answer(receiver: WebhookReceiver) -> None:
-    # Secrets it echoes are masked where the detail is stored and logged (tests/test_secrets.py).
+    # Secrets it echoes are masked where the detail is stored and logged
+    # (tests/system/test_secrets.py).
     token = "query-token-123"
     sender = Deliverer([hook(receiver, query=f"?token={token}")])
     receiver.fail_next(500, message="bad things happened " + "x" * 500)
