@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 import time
@@ -108,3 +109,33 @@ def archiver(
     return subprocess.run(
         [*ARCHIVER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
+
+
+def archiver_on_terminal(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], bytes]:
+    """``archiver ARGS`` with stderr on a pseudo-terminal: the process and what it drew there."""
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [*ARCHIVER, *args],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=timeout,
+        )
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal's other side is closed: all is read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+    return result, drawn

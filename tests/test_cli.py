@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import socket
 import subprocess
 from pathlib import Path
@@ -12,7 +10,7 @@ import requests
 
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
-from tests.helpers import ARCHIVER, archiver, cli_env
+from tests.helpers import ARCHIVER, archiver, archiver_on_terminal, cli_env
 
 ROUTING = "routing-strategy"
 
@@ -91,29 +89,9 @@ def test_genesys_failure_exits_1_with_a_clear_message(
 
 def test_progress_is_drawn_on_a_terminal(simulator: SimulatorServer, tmp_path: Path) -> None:
     strategy = simulator.state.add_strategy("flow", versions=30)
-    controller, terminal = pty.openpty()
-    try:
-        result = subprocess.run(
-            [*ARCHIVER, "archive", strategy, "--source", "flow"],
-            env=cli_env(simulator, tmp_path),
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            text=True,
-            timeout=120,
-        )
-        os.close(terminal)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    finally:
-        os.close(controller)
+    result, drawn = archiver_on_terminal(
+        "archive", strategy, "--source", "flow", env=cli_env(simulator, tmp_path), cwd=tmp_path
+    )
     assert result.returncode == 0
     screen = drawn.decode()
     assert "fetching versions" in screen

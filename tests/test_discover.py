@@ -4,13 +4,10 @@ line and the others go on; deleted flows are not queued; progress only on a term
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
 from pathlib import Path
 
 from service.simulator import SimulatorServer
-from tests.helpers import ARCHIVER, archiver, cli_env
+from tests.helpers import archiver, archiver_on_terminal, cli_env
 
 
 def queued(env: dict[str, str], cwd: Path) -> list[tuple[str, str]]:
@@ -77,29 +74,9 @@ def test_deleted_flows_are_not_queued(simulator: SimulatorServer, tmp_path: Path
 
 
 def test_discovery_draws_progress_on_a_terminal(simulator: SimulatorServer, tmp_path: Path) -> None:
-    controller, terminal = pty.openpty()
-    try:
-        result = subprocess.run(
-            [*ARCHIVER, "sweep", "--discover"],
-            env=cli_env(simulator, tmp_path),
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            text=True,
-            timeout=120,
-        )
-        os.close(terminal)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    finally:
-        os.close(controller)
+    result, drawn = archiver_on_terminal(
+        "sweep", "--discover", env=cli_env(simulator, tmp_path), cwd=tmp_path
+    )
     assert result.returncode == 0
     assert b"listing flows" in drawn and b"listing routing strategies" in drawn
     assert "discovered" in result.stdout
