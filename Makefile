@@ -17,7 +17,7 @@ $(BIN)/python:
 
 $(BASE): pyproject.toml | $(BIN)/python
 	@echo "== installing the service into $(VENV): flask, gunicorn, requests, cerberus,"
-	@echo "   sqlite-utils, python-dotenv, prometheus-client (a few MB)"
+	@echo "   sqlite-utils, python-dotenv, prometheus-client, dulwich (a few MB)"
 	$(PIP) install -e .
 	touch $@
 
