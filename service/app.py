@@ -20,6 +20,7 @@ from . import extensions
 from .config import Settings, load_settings
 from .errors import LedgerError
 from .ledger import Ledger
+from .outbound.settings import outbound_from
 
 log = logging.getLogger("service.web")
 
@@ -33,15 +34,18 @@ def read_settings(config: Mapping[str, str] | None = None) -> Settings:
     """The settings of any process: from ``config``, else ``.env`` then the environment.
 
     The one place they are read. Paths are made absolute, so that every message names
-    an absolute path. ``ConfigError`` names a bad variable.
+    an absolute path. ``ConfigError`` names a bad variable, the delivery targets' and
+    their schedule's included (they are built here first).
     """
     loaded = load_settings(config)
-    return replace(
+    settings = replace(
         loaded,
         archiver_db=loaded.archiver_db.absolute(),
         archive_dir=loaded.archive_dir.absolute(),
         metrics_dir=loaded.metrics_dir.absolute(),
     )
+    outbound_from(settings)
+    return settings
 
 
 def require_web(settings: Settings) -> Settings:

@@ -3,29 +3,29 @@
 No other module reads ``os.environ``. A ``.env`` file in the working folder is
 read when present; real environment variables win over it. Tests pass a plain
 mapping instead of the environment.
+
+Settings keep raw values: what is built from them (the delivery targets and their
+retry schedule) is built by the package that uses it, at the wiring point
+(``service.app.read_settings``), so that this module imports nothing of the project
+but its errors and every layer may import it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from cerberus import Validator
 from dotenv import dotenv_values
 
-from .backoff import DELIVERIES, Backoff, deliveries
 from .errors import ConfigError
-from .http import public_url
-from .outbound.settings import parse_targets
-from .validation import problems
-
-if TYPE_CHECKING:
-    from .outbound.targets import Target
 
 
 def _finite(value: Any) -> float:
@@ -148,10 +148,11 @@ class Settings:
     max_concurrent_archives: int = 5
     inbound_token: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
-    vcs_webhook_urls: tuple[str, ...] = ()
+    # The delivery targets and their schedule as written; service.outbound builds them.
+    vcs_webhook_urls: tuple[str, ...] = field(default=(), repr=False)  # a query may hold a token
     vcs_webhook_secret: str | None = field(default=None, repr=False)
-    vcs_targets: tuple[Target, ...] = ()
-    vcs_retry_schedule: Backoff = DELIVERIES
+    vcs_targets: str | None = field(default=None, repr=False)  # JSON, with tokens
+    vcs_retry_schedule: str | None = None  # None: the default schedule
     sweep_interval_seconds: int = 3600
     event_retention_days: int = 30  # 0: event bodies are kept forever
     port: int = 8000
@@ -179,7 +180,7 @@ class Settings:
             self.admin_token,
             self.vcs_webhook_secret,
         )
-        return [v for v in values if v] + [s for t in self.vcs_targets for s in t.secrets()]
+        return [v for v in values if v] + target_secrets(self.vcs_webhook_urls, self.vcs_targets)
 
     def require(self, *names: str, purpose: str) -> None:
         """Raise ``ConfigError`` naming the first of ``names`` (env names) that is unset."""
@@ -198,7 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         environ = merged
     raw = {name: environ[name] for name in SCHEMA if environ.get(name, "") != ""}
     validator = Validator(SCHEMA, allow_unknown=False)
-    found = problems(validator, raw)
+    found: dict[str, list[str]] = {} if validator.validate(raw) else validator.errors
     if found:
         name = sorted(found)[0]
         raise ConfigError(f"{name} {_describe(name, raw.get(name), found[name])}")
@@ -242,7 +243,11 @@ def _shown(name: str, value: Any) -> str:
 def _shown_url(value: str) -> str:
     """`` (got 'scheme://host/path')`` for something shaped like a URL, else nothing: a
     value that is not one may be a token pasted into the wrong variable."""
-    shown = public_url(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # unparseable: show nothing
+        return ""
+    shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
     return f" (got {shown!r})" if "://" in shown else ""
 
 
@@ -266,19 +271,54 @@ def _build(values: Mapping[str, Any]) -> Settings:
             values.get("METRICS_DIR") or Path(values["ARCHIVER_DB"]).parent / "metrics"
         ),
         "vcs_webhook_urls": hooks,
-        "vcs_targets": parse_targets(
-            values.get("VCS_TARGETS"), hooks, values.get("VCS_WEBHOOK_SECRET")
-        ),
     }
-    if values.get("VCS_RETRY_SCHEDULE"):
-        try:
-            kwargs["vcs_retry_schedule"] = deliveries(values["VCS_RETRY_SCHEDULE"])
-        except ValueError as exc:
-            raise ConfigError(f"VCS_RETRY_SCHEDULE is invalid: {exc}") from None
     taken = {"GENESYS_REGION", "GENESYS_API_URL", "GENESYS_LOGIN_URL", "ARCHIVER_DB"}
-    taken |= {"ARCHIVE_DIR", "METRICS_DIR", "VCS_WEBHOOK_URLS", "VCS_TARGETS", "VCS_RETRY_SCHEDULE"}
+    taken |= {"ARCHIVE_DIR", "METRICS_DIR", "VCS_WEBHOOK_URLS"}
     names = {f.name for f in fields(Settings)}
     for name, value in values.items():
         if name not in taken and name.lower() in names:
             kwargs[name.lower()] = value
     return Settings(**kwargs)
+
+
+# Keys of a VCS_TARGETS object whose values are credentials, whatever the target type.
+_SECRET_KEY = re.compile(r"token|secret|password", re.IGNORECASE)
+
+
+def target_secrets(webhook_urls: tuple[str, ...], vcs_targets: str | None) -> list[str]:
+    """The credentials in the targets' raw settings, for redaction: every ``token``,
+    ``secret`` or ``password`` value of ``VCS_TARGETS``, and what each URL holds."""
+    found = [s for url in webhook_urls for s in url_secrets(url)]
+    try:
+        items = json.loads(vcs_targets) if vcs_targets else []
+    except json.JSONDecodeError:  # refused at start by the outbound package
+        items = []
+    for key, value in _strings(items):
+        if _SECRET_KEY.search(key):
+            found.append(value)
+        elif "://" in value:
+            found.extend(url_secrets(value))
+    return [value for value in found if value]
+
+
+def url_secrets(url: str) -> list[str]:
+    """A URL's password and its query values that look like tokens (eight characters or
+    more): the parts of a URL that may hold credentials."""
+    try:
+        parts = urlsplit(url.strip())
+        found = [parts.password or ""]
+    except ValueError:
+        return []
+    return found + [value for _, value in parse_qsl(parts.query) if len(value) >= 8]
+
+
+def _strings(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every text of a JSON value with the key it is found under."""
+    if isinstance(node, str):
+        yield key, node
+    elif isinstance(node, Mapping):
+        for name, value in node.items():
+            yield from _strings(value, str(name))
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value, key)

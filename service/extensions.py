@@ -13,6 +13,7 @@ from .config import Settings
 from .inbound.committer import GroupCommit
 from .ledger import Ledger
 from .ledger.pool import LedgerPool
+from .outbound.settings import outbound_from
 
 SETTINGS = "archiver.settings"
 LEDGERS = "archiver.ledgers"
@@ -24,7 +25,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     wait = settings.ledger_lock_timeout_seconds
     app.extensions[SETTINGS] = settings
     app.extensions[LEDGERS] = LedgerPool(settings.archiver_db, lock_timeout=wait)
-    targets = [target.name for target in settings.vcs_targets]  # for strategy.deleted
+    targets = outbound_from(settings).names  # for strategy.deleted
     app.extensions[INGEST] = GroupCommit(settings.archiver_db, lock_timeout=wait, notify=targets)
 
 

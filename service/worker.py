@@ -40,6 +40,7 @@ from .ops.logs import log_context
 from .ops.metrics import observe_job
 from .outbound.deliver import Deliverer
 from .outbound.loop import MAX_LANES, DeliveryLane
+from .outbound.settings import outbound_from
 from .sweep import sweep_known
 
 log = logging.getLogger("service.worker")
@@ -171,7 +172,8 @@ class Worker:
         self._resources = ExitStack()
         self._threads: list[threading.Thread] = []
         # Dead jobs announce themselves to every target, as archives do.
-        self.notify = [target.name for target in settings.vcs_targets]
+        self.outbound = outbound_from(settings)
+        self.notify = self.outbound.names
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -219,7 +221,7 @@ class Worker:
 
     def _open_lanes(self, opened: ExitStack) -> list[DeliveryLane]:
         """One delivery lane per target (at most ``MAX_LANES``), none without targets."""
-        targets = self.settings.vcs_targets
+        targets = self.outbound.targets
         if not targets:
             return []
         deliverer = Deliverer(targets)
@@ -229,7 +231,7 @@ class Worker:
                 f"{self.name}/deliver-{index}",
                 opened.enter_context(self.open_ledger()),
                 deliverer,
-                self.settings.vcs_retry_schedule,
+                self.outbound.retry,
                 self.notify,
                 lease_seconds=self.settings.job_lease_seconds,
                 poll_seconds=self.settings.worker_poll_seconds,

@@ -6,6 +6,7 @@ import pytest
 
 from service.backoff import ARCHIVAL, DAY, DELIVERIES, GENESYS, JOBS, Backoff, deliveries, jobs
 from service.config import load_settings
+from service.outbound.settings import outbound_from
 
 SAMPLES = 300
 
@@ -57,12 +58,11 @@ def test_deliveries_follow_the_standard_webhooks_schedule_plus_up_to_20_percent(
 
 
 def test_vcs_retry_schedule_replaces_the_delays_and_keeps_the_jitter() -> None:
-    settings = load_settings({"VCS_RETRY_SCHEDULE": "1s,2m,1h"})
-    schedule = settings.vcs_retry_schedule
+    schedule = outbound_from(load_settings({"VCS_RETRY_SCHEDULE": "1s,2m,1h"})).retry
     assert schedule.delays == (1.0, 120.0, 3600.0)
     assert schedule.jitter == 0.2 and schedule.max_tries == 4
     assert deliveries(None) is DELIVERIES
-    assert load_settings({}).vcs_retry_schedule is DELIVERIES
+    assert outbound_from(load_settings({})).retry is DELIVERIES
 
 
 def test_first_failure_counts_from_one() -> None:

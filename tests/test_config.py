@@ -1,7 +1,12 @@
-"""Settings: defaults, validation naming the variable, secrets kept out of repr."""
+"""Settings: defaults, validation naming the variable, secrets kept out of repr.
+
+Bad values are checked through ``read_settings``, what every process calls at start:
+the delivery targets and their schedule are built there (by ``service.outbound``).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from service.app import read_settings
 from service.config import load_settings
 from service.errors import ConfigError
+from service.outbound.settings import outbound_from
 from tests.processes import GUNICORN, REPO
 
 
@@ -47,7 +54,7 @@ def test_region_gives_both_hosts_and_overrides_win() -> None:
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(env)
+        read_settings(env)
     assert str(caught.value).startswith(message)
 
 
@@ -94,25 +101,48 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert out.stdout.split() == ["30", "9002"]
 
 
-def test_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        (
+            "RETENTION_DAYS",
+            "soon",
+            "RETENTION_DAYS is invalid: must be a whole number (got 'soon')",
+        ),
+        (
+            "VCS_TARGETS",
+            '[{"type": "github", "repository": "nope", "token": "ghp_token_never_shown"}]',
+            "VCS_TARGETS[0].repository is invalid: must be owner/name",
+        ),
+        (
+            "VCS_RETRY_SCHEDULE",
+            "soon",
+            "VCS_RETRY_SCHEDULE is invalid: a retry schedule is a comma-separated list of "
+            "seconds, such as 5,300,1800",
+        ),
+    ],
+    ids=["RETENTION_DAYS", "VCS_TARGETS", "VCS_RETRY_SCHEDULE"],
+)
+def test_bad_setting_exits_2_with_one_line(
+    tmp_path: Path, name: str, value: str, line: str
+) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "archive", "38426578-d900-459f-a7e7-3260397f7ca3"],
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "RETENTION_DAYS": "soon"},
+        env={"PATH": "/usr/bin:/bin", name: value},
         capture_output=True,
         text=True,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "archiver: RETENTION_DAYS is invalid: must be a whole number (got 'soon')"
-    ]
+    assert result.stderr.strip().splitlines() == [f"archiver: {line}"]
+    assert "ghp_token_never_shown" not in result.stderr
 
 
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def test_targets_simple_and_json_forms() -> None:
-    settings = load_settings(
+    settings = read_settings(
         {
             "VCS_WEBHOOK_URLS": "http://127.0.0.1:9/hook?sig=abc",
             "VCS_WEBHOOK_SECRET": WHSEC,
@@ -121,18 +151,54 @@ def test_targets_simple_and_json_forms() -> None:
             "VCS_RETRY_SCHEDULE": "1,2,3",
         }
     )
-    assert [(t.name, t.kind) for t in settings.vcs_targets] == [
+    outbound = outbound_from(settings)
+    assert [(t.name, t.kind) for t in outbound.targets] == [
         ("http://127.0.0.1:9/hook", "webhook"),
         ("gh", "github"),
     ]
-    assert settings.vcs_retry_schedule.delays == (1.0, 2.0, 3.0)
+    assert outbound.names == ["http://127.0.0.1:9/hook", "gh"]
+    assert outbound.retry.delays == (1.0, 2.0, 3.0)
     assert "ghp_secret_token" in settings.secrets()
     assert "ghp_secret_token" not in repr(settings)
 
 
+def test_settings_know_every_secret_of_their_targets() -> None:
+    """The ledger and the logs mask ``Settings.secrets()``: it must hold every credential
+    the targets built from the same settings hold, though config.py does not build them."""
+    targets = [
+        {"type": "webhook", "url": "https://u:url-pass-123@hooks.example/a?key=query-token-9"},
+        {"type": "webhook", "url": "https://hooks.example/b", "secret": WHSEC + "Zw=="},
+        {"type": "github", "repository": "acme/routing", "token": "ghp_secret_token"},
+        {"type": "gitlab", "project": 42, "ref": "main", "token": "glptt-trigger-token"},
+    ]
+    settings = read_settings(
+        {
+            "VCS_WEBHOOK_URLS": "https://hooks.example/c?token=simple-token-1&x=short",
+            "VCS_WEBHOOK_SECRET": WHSEC,
+            "VCS_TARGETS": json.dumps(targets),
+        }
+    )
+    held = {secret for t in outbound_from(settings).targets for secret in t.secrets()}
+    assert held == {
+        WHSEC,
+        WHSEC + "Zw==",
+        "simple-token-1",
+        "url-pass-123",
+        "query-token-9",
+        "ghp_secret_token",
+        "glptt-trigger-token",
+    }
+    assert held <= set(settings.secrets())
+    assert "short" not in settings.secrets()
+    for secret in held:
+        assert secret not in repr(settings)
+    # Unreadable target settings (refused at start) give no secret and no crash.
+    assert load_settings({"VCS_TARGETS": "[{"}).secrets() == []
+
+
 def test_bad_targets_name_the_path_and_hide_secrets() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(
+        read_settings(
             {
                 "VCS_TARGETS": '[{"name": "gh", "type": "github", "repository": "no-slash",'
                 ' "token": "ghp_secret_token"}]'
@@ -141,7 +207,7 @@ def test_bad_targets_name_the_path_and_hide_secrets() -> None:
     assert str(caught.value).startswith("VCS_TARGETS[0].repository is invalid")
     assert "ghp_secret_token" not in str(caught.value)
     with pytest.raises(ConfigError, match="VCS_RETRY_SCHEDULE is invalid"):
-        load_settings({"VCS_RETRY_SCHEDULE": "soon"})
+        read_settings({"VCS_RETRY_SCHEDULE": "soon"})
 
 
 # Bad URLs are named without the parts that hold credentials --------------------------------
@@ -218,7 +284,7 @@ def _targets(item: str) -> str:
 )
 def test_bad_urls_are_named_without_credentials(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(env)
+        read_settings(env)
     assert str(caught.value) == message
     for secret in LEAKS:
         assert secret not in str(caught.value)
@@ -232,13 +298,18 @@ def test_bad_urls_are_named_without_credentials(env: dict[str, str], message: st
             LEAKY,
             "ARCHIVAL_ENDPOINT is invalid: must be an http(s) URL (got 'ftp://host.example/in')",
         ),
+        (
+            "VCS_WEBHOOK_URLS",
+            LEAKY,
+            "VCS_WEBHOOK_URLS is invalid: entry 1 is not an http(s) URL (got 'ftp://host.example/in')",
+        ),
         (  # the message repeats this value; the redaction of the logs masks it
             "RETENTION_DAYS",
             "access_token=tok-secret-1234",
             "RETENTION_DAYS is invalid: must be a whole number (got 'access_token=***')",
         ),
     ],
-    ids=["url-without-credentials", "redacted"],
+    ids=["url-without-credentials", "targets-without-credentials", "redacted"],
 )
 def test_gunicorn_refuses_a_bad_setting_in_one_line_without_its_secret(
     tmp_path: Path, name: str, value: str, line: str

@@ -97,3 +97,9 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> Non
     assert find_cycle(graph) == ["pkg.a", "pkg.b", "pkg.a"]
     (package / "b.py").write_text("import json\n")
     assert find_cycle(import_graph(package)) is None
+
+
+def test_config_imports_nothing_of_the_project_but_its_errors() -> None:
+    """Every layer may import the settings: they must import no layer back."""
+    graph = import_graph(SERVICE)
+    assert graph["service.config"] == {"service.errors"}

@@ -22,6 +22,7 @@ from ..genesys.sources import Listing, ProgressFn, SkippedVersion, Source, sourc
 from ..ids import idempotency_key, require_uuid
 from ..ledger import ArchiveRecord, Ledger, Submission
 from ..ops.metrics import count_skipped_versions
+from ..outbound.settings import outbound_from
 from . import store
 from .gone import ObjectDeleted, ask_object, watching
 from .payload import Retention, build_payload, encode, select_versions, validate_payload
@@ -190,7 +191,7 @@ class Archiver:
             size=len(data),
             location=location,
             submission=Submission.PENDING if self.archival else Submission.LOCAL,
-            notify=[target.name for target in self.settings.vcs_targets],
+            notify=outbound_from(self.settings).names,
         )
         log.info(
             "archive %s stored: %d version(s) of %s %s at %s",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..outbound.settings import outbound_from
 from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
 from .params import ObjectId, ObjectRef
 
@@ -78,7 +79,7 @@ def _deleted(
         strategy_id,
         source_type,
         reason=reason,
-        notify=[target.name for target in settings.vcs_targets],
+        notify=outbound_from(settings).names,
     )
     deletion = ledger.deletion(strategy_id, source_type)
     since = f" since {deletion.deleted_at}" if deletion else ""

@@ -5,7 +5,7 @@ delivery and hands it to a ``Deliverer``, which knows nothing of the ledger.
 """
 
 from .deliver import Attempt, AttemptOutcome, Deliverer
-from .settings import parse_targets
+from .settings import Outbound, outbound_from, parse_targets
 from .signing import hub_signature, standard_signature
 from .targets import GitHubTarget, GitLabTarget, Target, WebhookTarget
 
@@ -15,9 +15,11 @@ __all__ = [
     "Deliverer",
     "GitHubTarget",
     "GitLabTarget",
+    "Outbound",
     "Target",
     "WebhookTarget",
     "hub_signature",
+    "outbound_from",
     "parse_targets",
     "standard_signature",
 ]

@@ -1,7 +1,10 @@
-"""Targets from settings: ``VCS_TARGETS`` and the simple ``VCS_WEBHOOK_URLS`` form.
+"""Targets from settings: ``VCS_TARGETS`` and the simple ``VCS_WEBHOOK_URLS`` form, and
+the schedule of their deliveries (``VCS_RETRY_SCHEDULE``).
 
 Configuration errors name the variable and the path of the bad field and never repeat
 a value, which may be a secret. Names must be unique: they key deliveries in the ledger.
+``outbound_from`` is called as every process reads its settings, so that a bad value
+stops it at start, as any bad variable does.
 """
 
 from __future__ import annotations
@@ -9,10 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cerberus import Validator
 
+from ..backoff import Backoff, deliveries
+from ..config import Settings
 from ..errors import ConfigError
 from ..http import public_url
 from ..validation import problems
@@ -96,6 +103,35 @@ _HINTS = {
     "project": "must be a numeric id or a path such as group/project",
     "ref": "must be a branch or tag name",
 }
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """The delivery targets the settings name, and the retry schedule of each delivery."""
+
+    targets: tuple[Target, ...]
+    retry: Backoff
+
+    @property
+    def names(self) -> list[str]:
+        """The targets' names: whom each completion event is for."""
+        return [target.name for target in self.targets]
+
+
+@lru_cache(maxsize=64)
+def outbound_from(settings: Settings) -> Outbound:
+    """The targets and schedule of ``settings``; ``ConfigError`` names a bad variable.
+
+    Built once per settings value (they are frozen): each archive asks for the names.
+    """
+    targets = parse_targets(
+        settings.vcs_targets, settings.vcs_webhook_urls, settings.vcs_webhook_secret
+    )
+    try:
+        retry = deliveries(settings.vcs_retry_schedule)
+    except ValueError as exc:
+        raise ConfigError(f"VCS_RETRY_SCHEDULE is invalid: {exc}") from None
+    return Outbound(targets, retry)
 
 
 def parse_targets(

@@ -13,10 +13,11 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
+from ..config import url_secrets
 from ..http import make_session
 from .signing import hub_signature, standard_signature
 
@@ -86,10 +87,7 @@ class WebhookTarget(Target):
     def secrets(self) -> list[str]:
         """The signing secret, the URL's password and its query values that look like
         tokens (eight characters or more)."""
-        parts = urlsplit(self.url)
-        found = [self.secret, parts.password]
-        found += [value for _, value in parse_qsl(parts.query) if len(value) >= 8]
-        return [value for value in found if value]
+        return [value for value in [self.secret, *url_secrets(self.url)] if value]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from service import backoff
 from service.commands import cli
 from service.commands.base import CommandEnv
 from service.ledger import DeliveryState, JobState, Ledger
-from service.outbound import Deliverer
+from service.outbound import Deliverer, outbound_from
 from service.outbound.loop import DeliveryLane
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
@@ -291,8 +291,9 @@ def test_a_delivery_error_is_stored_redacted(simulator: SimulatorServer, tmp_pat
             VCS_WEBHOOK_SECRET=WEBHOOK_SECRET,
         )
         receiver.fail_next(500, message=f"cannot verify {WEBHOOK_SECRET}; Bearer {STRANGER_TOKEN}")
-        targets = [target.name for target in settings.vcs_targets]
-        deliverer = Deliverer(settings.vcs_targets)
+        outbound = outbound_from(settings)
+        targets = outbound.names
+        deliverer = Deliverer(outbound.targets)
         with Ledger.from_settings(settings) as ledger:
             ledger.add_event("strategy.archived", DEMO_FLOW_ID, {"n": 1}, targets)
             lane = DeliveryLane(
