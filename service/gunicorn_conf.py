@@ -19,8 +19,9 @@ from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
 from .app import read_settings, require_web
 from .errors import ConfigError
-from .ops.logs import gunicorn_logconfig, install_exception_hooks, redact
+from .ops.logs import gunicorn_logconfig, install_exception_hooks
 from .ops.multiprocess import process_exited, use_folder
+from .redaction import redact
 
 try:
     _settings = require_web(read_settings())  # as each worker's create_app() reads them

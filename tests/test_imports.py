@@ -103,3 +103,10 @@ def test_config_imports_nothing_of_the_project_but_its_errors() -> None:
     """Every layer may import the settings: they must import no layer back."""
     graph = import_graph(SERVICE)
     assert graph["service.config"] == {"service.errors"}
+
+
+def test_the_one_redaction_imports_nothing_of_the_project() -> None:
+    """The ledger, the Genesys client and the logs all mask through it."""
+    graph = import_graph(SERVICE)
+    assert graph["service.redaction"] == set()
+    assert not [m for m in graph["service.genesys.auth"] if m.startswith("service.ops")]

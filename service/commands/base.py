@@ -78,7 +78,7 @@ def warn(message: str) -> None:
 def _say(prog: str, message: str, env: object) -> None:
     """``<prog>: <message>`` on stderr without a secret (a server, or a mistyped argument,
     may carry one): those of the settings when loaded, and credential-looking values."""
-    from ..ops.logs import redact
+    from ..redaction import redact
 
     secrets = env.secrets() if isinstance(env, CommandEnv) else []
     click.echo(f"{prog}: {redact(message, secrets)}", err=True)

@@ -17,6 +17,7 @@ from typing import Any
 from requests import Response
 
 from ..errors import UpstreamError
+from ..redaction import redact
 from .pacing import Shared
 from .schemas import conforms, validate
 
@@ -108,7 +109,10 @@ class TokenProvider:
             if not self._secret or self._secret not in str(exc):
                 raise
             raise UpstreamError(
-                self._redact(str(exc)), status=exc.status, code=exc.code, retryable=exc.retryable
+                redact(str(exc), [self._secret]),
+                status=exc.status,
+                code=exc.code,
+                retryable=exc.retryable,
             ) from None
         body = self._json(response)
         if response.status_code != 200:
@@ -141,8 +145,6 @@ class TokenProvider:
             f"(POST {self.token_url}): {label}: {detail}"
         )
         retryable = status == 429 or status >= 500
-        return UpstreamError(self._redact(message), status=status, code=code, retryable=retryable)
-
-    def _redact(self, text: str) -> str:
-        """A server may echo what it was sent; the secret must not reach a log through it."""
-        return text.replace(self._secret, "***") if self._secret else text
+        # A server may echo what it was sent; the secret must not reach a log through it.
+        message = redact(message, [self._secret])
+        return UpstreamError(message, status=status, code=code, retryable=retryable)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -159,6 +160,19 @@ def test_a_secret_echoed_by_the_server_is_redacted(echo_server):
     assert "archiver:***" in str(caught.value)
 
 
+def test_an_echoed_secret_is_redacted_in_every_form_the_server_may_quote(echo_server):
+    """As written, URL-encoded, and inside the Basic header it was sent in: the project's
+    one redaction, not a search for the secret as written."""
+    secret = "s3cret value/with+signs"
+    with make_client(echo_server, secret) as client, pytest.raises(UpstreamError) as caught:
+        client.get(FLOW)
+    text = str(caught.value)
+    basic = base64.b64encode(f"archiver:{secret}".encode()).decode()
+    for form in (secret, quote_plus(secret), quote(secret, safe=""), basic):
+        assert form not in text
+    assert "bad archiver:***" in text and "Basic ***" in text
+
+
 class _EchoHandler(BaseHTTPRequestHandler):
     """A login host that quotes the client's Basic credentials back in its refusal."""
 
@@ -166,7 +180,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         basic = self.headers.get("Authorization", "").partition(" ")[2]
         said = base64.b64decode(basic).decode()
-        body = json.dumps({"error": "invalid_client", "error_description": f"bad {said}"})
+        quoted = f"bad {said}, that is {quote_plus(said)}, sent as Basic {basic}"
+        body = json.dumps({"error": "invalid_client", "error_description": quoted})
         data = body.encode()
         self.send_response(401)
         self.send_header("Content-Type", "application/json")
