@@ -7,7 +7,7 @@ the real API's shapes, and can be made slow, rate-limited, failing or wrong on p
 
 from .app import create_simulator_app
 from .data import DEMO_FLOW_ID, DEMO_STRATEGY_ID
-from .notify import NotificationRecord, RetryPolicy
+from .notify import NotificationRecord
 from .server import SimulatorServer, run_simulator
 from .state import RequestRecord, SimulatorState
 
@@ -16,7 +16,6 @@ __all__ = [
     "DEMO_STRATEGY_ID",
     "NotificationRecord",
     "RequestRecord",
-    "RetryPolicy",
     "SimulatorServer",
     "SimulatorState",
     "create_simulator_app",

@@ -18,6 +18,8 @@ from typing import Any
 
 import requests
 
+from ..backoff import Backoff
+from ..http import make_session
 from .data import CLIENT, Item, Person, Version
 from .render import iso
 
@@ -51,16 +53,16 @@ AUDIT_REMOTE_IP = "203.0.113.24"  # documentation range (RFC 5737), as in the sa
 PROGRESS_STATUSES = ("STARTED", "PENDING_GENERATION")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How a delivery is retried: the pause before each further try; at most one more each."""
+# A notification is tried 4 times, 0.1 s, 0.5 s and 1 s apart (the project's one backoff
+# type); each try waits at most 2 s to connect and 5 s for the answer, as EventBridge does.
+NOTIFY_RETRY = Backoff((0.1, 0.5, 1.0))
+NOTIFY_TIMEOUT = (2.0, 5.0)
+SENDER = "genesys-cloud-simulator"  # the User-Agent of every notification
 
-    delays: tuple[float, ...] = (0.1, 0.5, 1.0)
-    timeout: tuple[float, float] = (2.0, 5.0)  # connect, read; EventBridge gives up after 5 s
 
-    def retryable(self, status: int) -> bool:
-        """Whether an answer with ``status`` is worth another try."""
-        return status == 429 or status >= 500
+def worth_retrying(status: int) -> bool:
+    """Whether an answer with ``status`` is worth another try (429 and 5xx)."""
+    return status == 429 or status >= 500
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,7 @@ def headers_for(form: str, token: str | None) -> dict[str, str]:
     Sent directly, the token is a bearer token; an EventBridge API destination whose
     connection uses an API key sends it in a header of its own.
     """
-    headers = {"User-Agent": "genesys-cloud-simulator"}
+    headers: dict[str, str] = {}
     if token is not None:
         if form == EVENTBRIDGE:
             headers["X-Archiver-Token"] = token
@@ -300,9 +302,9 @@ class Notifier:
     """Sends notifications in order from one daemon thread; ``record`` hears each outcome."""
 
     def __init__(
-        self, record: Callable[[NotificationRecord], None], policy: RetryPolicy | None = None
+        self, record: Callable[[NotificationRecord], None], retry: Backoff = NOTIFY_RETRY
     ) -> None:
-        self.policy = policy or RetryPolicy()
+        self.retry = retry
         self._record = record
         self._queue: queue.Queue[object] = queue.Queue()
         self._lock = threading.Condition()
@@ -317,7 +319,7 @@ class Notifier:
         with self._lock:
             self._pending += len(items)
             if self._thread is None:
-                self._session = requests.Session()
+                self._session = make_session(user_agent=SENDER)
                 self._thread = threading.Thread(
                     target=self._run, name="simulator-notifier", daemon=True
                 )
@@ -360,21 +362,23 @@ class Notifier:
         status: int | None = None
         error: str | None = None
         attempts = 0
-        for delay in (0.0, *self.policy.delays):
-            if delay:
-                time.sleep(delay)
+        while True:
             attempts += 1
             try:
                 response = self._session.post(
-                    item.url, json=item.body, headers=headers, timeout=self.policy.timeout
+                    item.url, json=item.body, headers=headers, timeout=NOTIFY_TIMEOUT
                 )
             except requests.RequestException as exc:
                 status, error = None, f"{type(exc).__name__}: {exc}"
-                continue
-            status, error = response.status_code, None
-            response.close()
-            if not self.policy.retryable(status):
+            else:
+                status, error = response.status_code, None
+                response.close()
+                if not worth_retrying(status):
+                    break
+            wait = self.retry.delay(attempts)
+            if wait is None:
                 break
+            time.sleep(wait)
         return NotificationRecord(
             item.url, item.form, item.topic, status, error, attempts, time.monotonic()
         )

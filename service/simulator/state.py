@@ -14,6 +14,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ..backoff import Backoff
 from .data import (
     FLOW,
     HOUR_MS,
@@ -34,7 +35,6 @@ from .notify import (
     OBJECT_TOPIC,
     NotificationRecord,
     Notifier,
-    RetryPolicy,
     audit_event,
     check_form,
     check_topics,
@@ -286,13 +286,13 @@ class SimulatorState:
         self._notify_topics = check_topics(topics)
 
     @property
-    def notify_retry(self) -> RetryPolicy:
-        """Pauses between tries and the timeout of each notification delivery."""
-        return self._notifier.policy
+    def notify_retry(self) -> Backoff:
+        """The waits between tries of each notification delivery."""
+        return self._notifier.retry
 
     @notify_retry.setter
-    def notify_retry(self, policy: RetryPolicy) -> None:
-        self._notifier.policy = policy
+    def notify_retry(self, retry: Backoff) -> None:
+        self._notifier.retry = retry
 
     def _record_notification(self, record: NotificationRecord) -> None:
         with self._lock:
