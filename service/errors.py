@@ -74,3 +74,13 @@ class LedgerError(ArchiverError):
 
 class StorageError(LedgerError):
     """Cold storage could not write or read an archive document."""
+
+
+class HistoryError(ArchiverError):
+    """The history repository refused an operation (not a repository, locked, a commit
+    that is not where it should be)."""
+
+
+class HistoryMoved(HistoryError):
+    """The history branch is not at the commit the writer started from: another writer
+    moved it; the writer recovers from the branch and tries again."""
