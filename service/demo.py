@@ -4,7 +4,9 @@ Starts, all on 127.0.0.1: the bundled Genesys Cloud simulator and a local archiv
 endpoint (in this process), the web process under real gunicorn and an ``archiver
 worker`` (as child processes). The simulator sends its change notifications to the
 web process, as EventBridge or Genesys would; the worker archives what they announce.
-Everything lands in ``var/demo``; the web and worker logs stay there to read.
+Everything lands in ``var/demo``; the web and worker logs stay there to read. It needs
+nothing but the installed package: the web process takes the packaged gunicorn settings
+(``service/gunicorn_conf.py``), as ``archiver web`` does.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from typing import Any
 
 import requests
 
+from .commands.web import CONFIG as GUNICORN_CONFIG
+from .http import make_session
 from .ledger import Ledger
 from .simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from .simulator.archival import ArchivalSink
 from .simulator.receivers import FakeGitHub, WebhookReceiver
 
 DEMO_DIR = Path("var/demo")
-ROOT = Path(__file__).resolve().parent.parent
 INBOUND_TOKEN = "demo-inbound-token"
 ADMIN_TOKEN = "demo-admin-token"
 ARCHIVAL_TOKEN = "demo-archival-token"
@@ -70,7 +73,8 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         stack.enter_context(
             _process("worker", [sys.executable, "-m", "service.cli", "worker"], env, folder)
         )
-        _wait(lambda: requests.get(f"{web_url}/readyz", timeout=2).ok, "the web process")
+        admin = _Admin(web_url)
+        _wait(lambda: admin.session.get(f"{web_url}/readyz", timeout=2).ok, "the web process")
         _say(f"Genesys Cloud simulator  {sim.url}")
         _say(f"web (gunicorn)           {web_url}   logs: {folder / 'web.log'}")
         _say(f"worker                   archiver worker   logs: {folder / 'worker.log'}")
@@ -78,7 +82,6 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         _say(f"webhook receiver         {receiver.url} (checks both signatures, 401 if wrong)")
         _say(f"GitHub API (fake)        {github.url}/repos/acme/routing-history/dispatches")
         _say(f"ledger and archives      {folder}\n")
-        admin = _Admin(web_url)
         sim.state.notify_url = f"{web_url}/webhooks/genesys"
         sim.state.notify_token = INBOUND_TOKEN
 
@@ -180,8 +183,7 @@ class _Admin:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        self.session = make_session(auth=ADMIN_TOKEN)
 
     def get(self, path: str) -> Any:
         answer = self.session.get(f"{self.url}{path}", timeout=5)
@@ -212,7 +214,10 @@ def _show(archives: list[dict[str, Any]]) -> None:
 def _environment(
     folder: Path, sim: SimulatorServer, sink: ArchivalSink, port: int
 ) -> dict[str, str]:
-    return {
+    """The children's whole environment: the demo's settings, nothing of the caller's but
+    where programs and this Python's code are found (so they run the demo's own code)."""
+    env = {name: os.environ[name] for name in ("PYTHONPATH",) if os.environ.get(name)}
+    return env | {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "GENESYS_API_URL": sim.url,
         "GENESYS_LOGIN_URL": sim.url,
@@ -232,11 +237,13 @@ def _environment(
 
 
 def _web_command(port: int) -> list[str]:
-    gunicorn = Path(sys.executable).parent / "gunicorn"
+    """gunicorn with the packaged settings, listening on 127.0.0.1 only."""
     return [
-        str(gunicorn),
+        sys.executable,
+        "-m",
+        "gunicorn",
         "-c",
-        str(ROOT / "gunicorn.conf.py"),
+        GUNICORN_CONFIG,
         "--bind",
         f"127.0.0.1:{port}",
         "service.app:create_app()",

@@ -1,22 +1,32 @@
-"""``archiver demo`` as a person runs it: one name per archive, and the commands it ends with
-work as printed."""
+"""``archiver demo`` as a person runs it from an installed package: one name per archive,
+and the commands it ends with work as printed."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
+import service
 from tests.helpers import ARCHIVER
 
 ARCHIVE_LINE = re.compile(r"archive ([0-9a-f-]{36}) \(key ([0-9a-f-]{36})\)")
 
 
+def installed_package(tmp_path: Path) -> Path:
+    """A folder holding the ``service`` package alone, as an install puts it: no checkout
+    around it (no ``gunicorn.conf.py``, no ``scripts/``)."""
+    site = tmp_path / "site"
+    source = Path(service.__file__).parent
+    shutil.copytree(source, site / "service", ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
 def test_the_demo_names_its_archives_and_ends_with_commands_that_work(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    if os.environ.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    env["PYTHONPATH"] = str(installed_package(tmp_path))
     demo = subprocess.run(
         [*ARCHIVER, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
