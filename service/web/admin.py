@@ -91,10 +91,12 @@ def list_archives() -> tuple[Response, int]:
 
 @blueprint.get("/archives/<archive_id>")
 def get_archive(archive_id: str) -> tuple[Response, int]:
-    """One archive with its payload, read from cold storage and checked against its hash."""
-    record = ledger().get_archive(archive_id)
+    """One archive, named by its id or by its idempotency key (the name of its document),
+    with its payload read from cold storage and checked against its hash."""
+    name = archive_id.lower()
+    record = ledger().get_archive(name) or ledger().find_archive(name)
     if record is None:
-        return error_response(404, f"no archive {archive_id}")
+        return error_response(404, f"no archive with id or key {archive_id}")
     answer: dict[str, Any] = record.as_dict()
     try:
         data = read_document(settings().archive_dir, record.location, record.sha256)

@@ -85,3 +85,28 @@ def test_tampered_document_is_reported_not_served(
     assert answer.status_code == 500
     assert "does not match its recorded SHA-256" in answer.get_json()["error"]
     assert "payload" not in answer.get_json()
+
+
+def test_one_archive_is_read_by_its_id_or_its_key(
+    client: FlaskClient, simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    """Contract: one archive, one name; the API shows both identifiers, labelled, and takes
+    either (the key is the name of the document in ARCHIVE_DIR)."""
+    with open_archiver(make_settings(simulator, tmp_path)) as archiver:
+        archive = archiver.run(DEMO_FLOW_ID, "flow").archive
+    assert archive is not None and archive.id != archive.idempotency_key
+    assert archive.location.endswith(f"{archive.idempotency_key}.json")
+    answers = [
+        client.get(f"/archives/{name}", headers=AUTH)
+        for name in (archive.id, archive.idempotency_key, archive.idempotency_key.upper())
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    bodies = [a.get_json() for a in answers]
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert (bodies[0]["archiveId"], bodies[0]["idempotencyKey"]) == (
+        archive.id,
+        archive.idempotency_key,
+    )
+    missing = client.get(f"/archives/{DEMO_FLOW_ID}", headers=AUTH)
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == f"no archive with id or key {DEMO_FLOW_ID}"
