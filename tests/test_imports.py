@@ -110,3 +110,22 @@ def test_the_one_redaction_imports_nothing_of_the_project() -> None:
     graph = import_graph(SERVICE)
     assert graph["service.redaction"] == set()
     assert not [m for m in graph["service.genesys.auth"] if m.startswith("service.ops")]
+
+
+def test_the_ledger_is_opened_for_reading_one_way() -> None:
+    """Commands that only read open the ledger through ``commands/base.py``'s
+    ``open_existing_ledger`` (never creating one); the report queries take it open."""
+    defined = [
+        module_name(path, SERVICE)
+        for path in sorted(SERVICE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.name == "open_existing_ledger"
+    ]
+    assert defined == ["service.commands.base"]
+    for path in sorted((SERVICE / "reports").rglob("*.py")):
+        calls = [
+            node
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Ledger"
+        ]
+        assert not calls, f"{path.name} opens a ledger"

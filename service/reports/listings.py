@@ -8,10 +8,9 @@ columns for people.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from ..clock import iso, parse_iso
-from ..errors import LedgerError, UsageError
+from ..errors import UsageError
 from ..ledger import DeliveryState, JobState, Ledger, Submission
 from . import Row
 
@@ -188,10 +187,3 @@ def _check_status(kind: str, status: str | None) -> None:
         raise UsageError(f"--status applies only to {kinds}, not to {kind}")
     if status not in allowed:
         raise UsageError(f"--status for {kind} must be one of {', '.join(allowed)}, got {status!r}")
-
-
-def open_existing_ledger(path: Path) -> Ledger:
-    """The ledger at ``path``, which reports read but never create (``LedgerError`` if absent)."""
-    if not Path(path).is_file():
-        raise LedgerError(f"no ledger at {path} (ARCHIVER_DB)")
-    return Ledger(Path(path))
