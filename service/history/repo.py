@@ -20,13 +20,13 @@ from pathlib import Path
 from dulwich.errors import NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree, valid_hexsha
-from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref, check_ref_format
 from dulwich.repo import Repo
 
 from ..errors import ConfigError, HistoryError, HistoryMoved, LedgerError
 from ..ledger.lockfile import LockFile
 from .commits import COMMITTER, Change, parse_trailers
+from .pack import write_pack
 
 LOCK_NAME = "archiver.lock"
 LOCK_TIMEOUT = 60.0
@@ -37,18 +37,23 @@ PACK_THRESHOLD = 64
 _FILE_MODE = 0o100644
 _DIR_MODE = 0o040000
 _BLOB, _TREE, _COMMIT = Blob.type_num, Tree.type_num, Commit.type_num
+_TYPE_NAMES = {_BLOB: b"blob", _TREE: b"tree"}
+
+# The objects a build writes, by binary id: (type number, raw content, delta base or None).
+_Objects = dict[bytes, tuple[int, bytes, bytes | None]]
 
 
 class _Dir:
     """One directory of the tree: entries by git's sort key (name, ``/`` after a
     directory's), each already serialised, and which file holds which object id."""
 
-    __slots__ = ("by_id", "entries", "sha")
+    __slots__ = ("by_id", "changed", "entries", "sha")
 
     def __init__(self) -> None:
         self.entries: dict[bytes, bytes] = {}
         self.by_id: dict[str, bytes] = {}
-        self.sha: bytes | None = None  # binary id of the serialised tree; None when changed
+        self.sha: bytes | None = None  # binary id of the tree last written for it
+        self.changed = True  # entries differ from the tree ``sha`` names
 
     def raw(self) -> bytes:
         entries = self.entries
@@ -143,16 +148,14 @@ class HistoryRepo:
         any branch; the commit ids in order. Many changes at once make one pack."""
         snapshot = self._snapshot_of(parent)
         self._snapshot = None  # until the build is complete, the cache describes nothing
-        objects: dict[bytes, tuple[int, bytes]] = {}
+        objects: _Objects = {}
         ids = []
         head = parent.encode("ascii") if parent else None
         for change in changes:
             _apply(snapshot, change, objects)
             tree = _store_tree(snapshot, objects)
             commit = _commit_object(change, tree, head)
-            raw = commit.as_raw_string()
-            binsha = commit.sha().digest()
-            objects[binsha] = (_COMMIT, raw)
+            objects[commit.sha().digest()] = (_COMMIT, commit.as_raw_string(), None)
             head = commit.id
             ids.append(head.decode("ascii"))
         self._write(objects)
@@ -231,25 +234,23 @@ class HistoryRepo:
                 for file_name, file_mode, file_sha in subtree.iteritems():
                     _put(folder, file_name, file_mode, bytes.fromhex(file_sha.decode()))
                 folder.sha = bytes.fromhex(sha.decode())
+                folder.changed = False
                 snapshot.dirs[name] = folder
             else:
                 _put(snapshot.root, name, mode, bytes.fromhex(sha.decode()))
         return snapshot
 
-    def _write(self, objects: dict[bytes, tuple[int, bytes]]) -> None:
+    def _write(self, objects: _Objects) -> None:
         """Add the new objects: loose when few, else as one pack."""
         store = self.repo.object_store
         if len(objects) < PACK_THRESHOLD:
-            for binsha, (type_num, raw) in objects.items():
+            for binsha, (type_num, raw, _) in objects.items():
                 store.add_object(
                     ShaFile.from_raw_string(type_num, raw, sha=ObjectID(binsha.hex().encode()))
                 )
             return
-        records = (
-            UnpackedObject(type_num, sha=binsha, decomp_chunks=[raw])
-            for binsha, (type_num, raw) in objects.items()
-        )
-        store.add_pack_data(len(objects), records)
+        listed = [(binsha, *value) for binsha, value in objects.items()]
+        write_pack(Path(store.pack_dir), listed)
 
 
 def _put(folder: _Dir, name: bytes, mode: int, binsha: bytes) -> None:
@@ -270,7 +271,7 @@ def _object_id(file_name: bytes) -> str | None:
     return rest[: -len(b".json")].decode("utf-8", "replace")
 
 
-def _apply(snapshot: _Snapshot, change: Change, objects: dict[bytes, tuple[int, bytes]]) -> None:
+def _apply(snapshot: _Snapshot, change: Change, objects: _Objects) -> None:
     """Change the object's file in the snapshot: removed, renamed and/or rewritten."""
     dir_name = change.source_type.encode()
     folder = snapshot.dirs.get(dir_name)
@@ -278,39 +279,41 @@ def _apply(snapshot: _Snapshot, change: Change, objects: dict[bytes, tuple[int, 
     if change.content is None:
         if folder is not None and old is not None:
             del folder.entries[old], folder.by_id[change.object_id]
-            folder.sha = None
+            folder.changed = True
             if not folder.entries:
                 del snapshot.dirs[dir_name]
         return
     if folder is None:
         folder = snapshot.dirs[dir_name] = _Dir()
-    blob = sha1(b"blob %d\x00" % len(change.content))
-    blob.update(change.content)
-    binsha = blob.digest()
-    objects[binsha] = (_BLOB, change.content)
+    # The object's previous content, the delta base of the new one when it is in this pack.
+    previous = folder.entries[old][-20:] if old is not None else None
+    binsha = _add(objects, _BLOB, change.content, previous)
     new = change.path.split("/", 1)[1].encode()
     if old is not None and old != new:
         del folder.entries[old]
     folder.entries[new] = b"100644 %s\x00%s" % (new, binsha)
     folder.by_id[change.object_id] = new
-    folder.sha = None
+    folder.changed = True
 
 
-def _store_tree(snapshot: _Snapshot, objects: dict[bytes, tuple[int, bytes]]) -> bytes:
-    """The hex id of the snapshot's root tree, with any changed tree added to ``objects``."""
+def _store_tree(snapshot: _Snapshot, objects: _Objects) -> bytes:
+    """The hex id of the snapshot's root tree, with any changed tree added to ``objects``
+    (a directory's previous tree as its delta base)."""
     root = _Dir()
     root.entries = dict(snapshot.root.entries)
     for name, folder in snapshot.dirs.items():
-        if folder.sha is None:
-            folder.sha = _add(objects, _TREE, folder.raw())
+        if folder.changed or folder.sha is None:
+            folder.sha = _add(objects, _TREE, folder.raw(), folder.sha)
+            folder.changed = False
         root.entries[name + b"/"] = b"40000 %s\x00%s" % (name, folder.sha)
-    return _add(objects, _TREE, root.raw()).hex().encode("ascii")
+    return _add(objects, _TREE, root.raw(), None).hex().encode("ascii")
 
 
-def _add(objects: dict[bytes, tuple[int, bytes]], type_num: int, raw: bytes) -> bytes:
-    header = b"tree" if type_num == _TREE else b"blob"
-    binsha = sha1(b"%s %d\x00%s" % (header, len(raw), raw)).digest()
-    objects[binsha] = (type_num, raw)
+def _add(objects: _Objects, type_num: int, raw: bytes, base: bytes | None) -> bytes:
+    """Add an object (once) to those to write; its binary id."""
+    binsha = sha1(b"%s %d\x00%s" % (_TYPE_NAMES[type_num], len(raw), raw)).digest()
+    if binsha not in objects:
+        objects[binsha] = (type_num, raw, base)
     return binsha
 
 
