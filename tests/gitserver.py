@@ -12,6 +12,7 @@ import base64
 import binascii
 import hmac
 import os
+import stat
 import subprocess
 import threading
 from collections.abc import Iterable
@@ -161,3 +162,16 @@ def bare(path: Path, branch: str = "main") -> Path:
     """A new empty bare repository at ``path`` whose HEAD names ``branch``."""
     git("init", "--quiet", "--bare", "--initial-branch", branch, str(path))
     return path
+
+
+def fake_ssh(folder: Path) -> Path:
+    """An ``ssh`` stand-in for ``GIT_SSH_COMMAND``: it writes its arguments to
+    ``folder/ssh-args``, then runs the last one, the remote command
+    (``git-receive-pack '<path>'``), here, as sshd would run it there."""
+    fake = folder / "fake-ssh"
+    seen = folder / "ssh-args"
+    fake.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\nfor last; do :; done\nexec sh -c "$last"\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    return fake

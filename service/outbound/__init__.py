@@ -5,6 +5,7 @@ delivery and hands it to a ``Deliverer``, which knows nothing of the ledger.
 """
 
 from .deliver import Attempt, AttemptOutcome, Deliverer
+from .gittarget import GitTarget
 from .settings import Outbound, outbound_from, parse_targets
 from .signing import hub_signature, standard_signature
 from .targets import GitHubTarget, GitLabTarget, Target, WebhookTarget
@@ -15,6 +16,7 @@ __all__ = [
     "Deliverer",
     "GitHubTarget",
     "GitLabTarget",
+    "GitTarget",
     "Outbound",
     "Target",
     "WebhookTarget",

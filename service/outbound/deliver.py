@@ -3,7 +3,8 @@
 The worker owns the loop: it claims a delivery, calls ``Deliverer.attempt`` and records
 the ``Attempt``; ``backoff.DELIVERIES`` (or ``VCS_RETRY_SCHEDULE``) says when to try
 again. The body is the event's stored bytes, the same on every retry, and so is
-``webhook-id``; only the timestamp and the signature over it change.
+``webhook-id``; only the timestamp and the signature over it change. A ``git``
+target's delivery is a push of the history branch as it is at that moment.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import requests
 
 from ..clock import utcnow
 from ..http import DAY, parse_retry_after
+from .gitpush import PushFailed, push_branch
+from .gittarget import PUSH_EVENT, GitTarget
 from .targets import Target
 
 
@@ -41,10 +44,16 @@ class Attempt:
 class Deliverer:
     """One ``requests.Session`` per target, built once; an explicit timeout on every call."""
 
-    def __init__(self, targets: Sequence[Target], *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, targets: Sequence[Target], *, timeout: float = 10.0, push_timeout: float = 60.0
+    ) -> None:
         self.timeout = timeout
+        # A push waits for the host to take in a pack: longer than an event's POST.
+        self.push_timeout = push_timeout
         self._targets = {target.name: target for target in targets}
-        self._sessions = {target.name: target.session() for target in targets}
+        self._sessions = {
+            target.name: target.session() for target in targets if not isinstance(target, GitTarget)
+        }
 
     def attempt(
         self,
@@ -60,6 +69,8 @@ class Deliverer:
         if target is None:
             gone = f"target {target_name} is no longer configured"
             return Attempt(AttemptOutcome.DEAD, None, gone)
+        if isinstance(target, GitTarget):
+            return self._push(target, event_type)
         timestamp = int(utcnow().timestamp()) if now is None else now
         try:
             request = target.request(event_id, event_type, body, timestamp)
@@ -77,6 +88,23 @@ class Deliverer:
             return Attempt(AttemptOutcome.RETRY, None, self._network_detail(exc))
         with response:
             return _judge(response, timestamp)
+
+    def _push(self, target: GitTarget, event_type: str) -> Attempt:
+        """Push the history branch as it is now (it holds the event's head, or more):
+        a failure, a diverged remote included, is retried on the schedule."""
+        if event_type != PUSH_EVENT or target.history is None:
+            return Attempt(AttemptOutcome.DEAD, None, f"a git target does not take {event_type}")
+        try:
+            pushed = push_branch(
+                target.history,
+                target.history_branch,
+                target,
+                timeout=self.push_timeout,
+                ssh_command=target.ssh_command,
+            )
+        except PushFailed as exc:
+            return Attempt(AttemptOutcome.RETRY, None, str(exc))
+        return Attempt(AttemptOutcome.DELIVERED, None, f"pushed: {pushed.summary}")
 
     def close(self) -> None:
         """Close every session."""

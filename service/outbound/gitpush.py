@@ -1,4 +1,4 @@
-"""``git`` targets: the history branch pushed to a remote, fast-forward only, never forced.
+"""A ``git`` target's delivery: the history branch pushed, fast-forward only, never forced.
 
 dulwich speaks the protocol: HTTP(S) with Basic auth (the token as password), SSH
 through the system's ``ssh`` (dulwich's ``SubprocessSSHVendor``: the user's keys,
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlparse
 
 import urllib3
@@ -35,12 +35,9 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from ..errors import ArchiverError
-from ..http import public_url
-from ..ops.logs import redact
-from .targets import Request, Target
+from ..redaction import redact
+from .gittarget import GitTarget
 
-GIT = "git"
-DEFAULT_USERNAME = "x-access-token"  # what GitHub and GitLab accept with a token
 ZERO = ObjectID(b"0" * 40)
 
 
@@ -51,37 +48,6 @@ class PushFailed(ArchiverError):
 
 class Diverged(PushFailed):
     """The remote branch holds commits the history does not: it is never overwritten."""
-
-
-@dataclass(frozen=True)
-class GitTarget(Target):
-    """A git remote that receives the history branch (``VCS_TARGETS`` type ``git``).
-
-    ``url`` is ``http(s)://``, ``ssh://``, ``file://`` or an absolute local path,
-    never with credentials in it; ``branch`` is the remote branch (None: the history's
-    own); ``username`` and ``token`` are the HTTP(S) Basic credentials.
-    """
-
-    kind: ClassVar[str] = GIT
-    url: str
-    branch: str | None = None
-    username: str = DEFAULT_USERNAME
-    token: str | None = field(default=None, repr=False)
-
-    @property
-    def endpoint(self) -> str:
-        return self.url
-
-    def request(self, event_id: str, event_type: str, body: bytes, timestamp: int) -> Request:
-        raise ValueError("a git target receives the history branch, not events")
-
-    def secrets(self) -> list[str]:
-        return [self.token] if self.token else []
-
-    @property
-    def shown(self) -> str:
-        """The URL as messages show it (no credentials, query or fragment)."""
-        return public_url(self.url) if "://" in self.url else self.url
 
 
 @dataclass(frozen=True)

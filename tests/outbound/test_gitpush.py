@@ -3,16 +3,19 @@ repositories and an SSH command, each result checked with the real ``git``."""
 
 from __future__ import annotations
 
+import shutil
 import socket
-import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from service.outbound.gitpush import Diverged, GitTarget, PushFailed, push_branch
-from tests.gitserver import TOKEN, GitServer, bare, commit, git, run_git
+from service.outbound.gitpush import Diverged, PushFailed, push_branch
+from service.outbound.gittarget import GitTarget
+from tests.gitserver import TOKEN, GitServer, bare, commit, fake_ssh, git, run_git
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 WRONG = "wrong-token-0123456789abcdef"
 
@@ -175,18 +178,13 @@ def test_local_remotes(history: Path, tmp_path: Path, form: str) -> None:
 def test_ssh_goes_through_git_ssh_command(history: Path, tmp_path: Path) -> None:
     """An ``ssh`` stand-in that runs the remote command here, as sshd would there."""
     remote = bare(tmp_path / "remote.git")
-    seen = tmp_path / "ssh-args"
-    fake = tmp_path / "fake-ssh"
-    fake.write_text(
-        f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\nfor last; do :; done\nexec sh -c "$last"\n'
-    )
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    fake = fake_ssh(tmp_path)
     target = GitTarget(name="ssh", url=f"ssh://git@githost.invalid{remote}")
 
     pushed = push_branch(history, "main", target, ssh_command=str(fake))
 
     assert pushed.new == head(remote) == head(history)
-    assert "git@githost.invalid" in seen.read_text().splitlines()
+    assert "git@githost.invalid" in (tmp_path / "ssh-args").read_text().splitlines()
 
 
 def test_missing_remote_repository(history: Path, tmp_path: Path) -> None:
