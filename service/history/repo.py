@@ -12,6 +12,7 @@ signature, no encoding header, so that a rebuild from the ledger gives the same 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from hashlib import sha1
@@ -26,13 +27,17 @@ from dulwich.repo import Repo
 from ..errors import ConfigError, HistoryError, HistoryMoved, LedgerError
 from ..ledger.lockfile import LockFile
 from .commits import COMMITTER, Change, parse_trailers
+from .compact import compact
 from .pack import write_pack
+
+log = logging.getLogger("service.history")
 
 LOCK_NAME = "archiver.lock"
 LOCK_TIMEOUT = 60.0
 # Fewer objects than this are written loose (as git does for small writes, so that the
 # live path does not leave one tiny pack per archive); more go into one pack.
 PACK_THRESHOLD = 64
+COMPACT_AFTER = 2000  # loose objects written before they are packed (about 500 versions)
 
 _FILE_MODE = 0o100644
 _DIR_MODE = 0o040000
@@ -74,12 +79,15 @@ class _Snapshot:
 class HistoryRepo:
     """A bare repository and the branch the history is written to."""
 
+    compact_after = COMPACT_AFTER  # loose objects written before commit() packs them
+
     def __init__(self, repo: Repo, branch: str) -> None:
         self.repo = repo
         self.path = Path(repo.path)
         self.branch = branch
         self.ref = Ref(b"refs/heads/" + branch.encode())
         self._snapshot: _Snapshot | None = None
+        self._loose_written = 0  # loose objects written since the last compaction
 
     @classmethod
     def open(cls, path: Path, branch: str = "main", *, create: bool = True) -> HistoryRepo:
@@ -141,7 +149,22 @@ class HistoryRepo:
                 f"the history branch {self.branch} is no longer at {parent or 'its start'} "
                 f"(now {self.head() or 'empty'}): another writer moved it"
             )
+        if self._loose_written >= self.compact_after:
+            self.compact()
         return ids
+
+    def compact(self) -> int:
+        """Move the loose objects of the branch into one pack with deltas (as ``git gc``
+        would); how many. A failure is logged: the history itself is complete."""
+        head = self.head()
+        self._loose_written = 0
+        if head is None:
+            return 0
+        try:
+            return compact(self.repo.object_store, head)
+        except (OSError, KeyError) as error:
+            log.warning("history: packing the loose objects failed: %s", error)
+            return 0
 
     def build(self, changes: Sequence[Change], *, parent: str | None) -> list[str]:
         """Write the objects of one commit per change on top of ``parent``, without moving
@@ -244,6 +267,7 @@ class HistoryRepo:
         """Add the new objects: loose when few, else as one pack."""
         store = self.repo.object_store
         if len(objects) < PACK_THRESHOLD:
+            self._loose_written += len(objects)
             for binsha, (type_num, raw, _) in objects.items():
                 store.add_object(
                     ShaFile.from_raw_string(type_num, raw, sha=ObjectID(binsha.hex().encode()))
