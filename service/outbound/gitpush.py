@@ -25,6 +25,7 @@ import urllib3
 from dulwich.client import (
     GitClient,
     HttpGitClient,
+    HTTPUnauthorized,
     LocalGitClient,
     SSHGitClient,
     default_urllib3_manager,
@@ -220,11 +221,11 @@ class _HttpClient(HttpGitClient):
 
 def _reason(exc: BaseException) -> str:
     """What went wrong, in a few words, from dulwich's exceptions."""
-    name = type(exc).__name__
-    if name == "HTTPUnauthorized":
+    if isinstance(exc, HTTPUnauthorized):
         return "authentication failed (401): check the target's username and token"
     if isinstance(exc, NotGitRepository):
         return "no git repository there"
+    name = type(exc).__name__
     text = " ".join(str(exc).split())
     return f"{name}: {text}" if text else name
 
