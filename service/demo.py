@@ -29,7 +29,7 @@ import requests
 
 from .commands.web import CONFIG as GUNICORN_CONFIG
 from .http import make_session
-from .ledger import Ledger
+from .ledger import Ledger, audit, events
 from .simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from .simulator.archival import ArchivalSink
 from .simulator.receivers import FakeGitHub, WebhookReceiver
@@ -129,7 +129,7 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
             f"{len(sink.state.stored)} distinct Idempotency-Keys stored"
         )
     with Ledger(folder / "ledger.db") as ledger:
-        checked, broken = ledger.verify_audit()
+        checked, broken = audit.verify_audit(ledger)
     if broken:
         _say(f"audit log BROKEN: {broken}")
         return 1
@@ -171,7 +171,7 @@ def _archiver_program() -> str:
 def _who(folder: Path) -> str:
     """Who made the change the newest recorded event announces, as the ledger has it."""
     with Ledger(folder / "ledger.db") as ledger:
-        (event,) = ledger.list_events(limit=1)
+        (event,) = events.list_events(ledger, limit=1)
     return (
         f"event {event['topic']}: by {event['user_name'] or event['user_id'] or 'unknown'}"
         f" (OAuth client {event['client_id'] or 'unknown'})"

@@ -14,7 +14,7 @@ from .errors import UpstreamError, UsageError, ValidationFailed
 from .genesys.client import GenesysClient
 from .genesys.sources import ProgressFn, discover_flows, list_routing_strategies
 from .ids import require_uuid
-from .ledger import Ledger
+from .ledger import Ledger, deletions, jobs
 
 REASON = "sweep"
 
@@ -67,7 +67,7 @@ def enqueue_all(ledger: Ledger, strategies: Iterable[tuple[str, str]]) -> SweepR
     """Queue (or join) one ``sweep`` job for each (id, source type)."""
     queued = joined = 0
     for strategy_id, source_type in strategies:
-        _, was_joined = ledger.enqueue(strategy_id, source_type, reason=REASON)
+        _, was_joined = jobs.enqueue(ledger, strategy_id, source_type, reason=REASON)
         joined += was_joined
         queued += not was_joined
     return SweepResult(queued, joined)
@@ -81,8 +81,8 @@ def sweep_known(ledger: Ledger, discovered: Iterable[tuple[str, str]] = ()) -> S
     """
     plan = dict.fromkeys(discovered)  # ordered and without repeats
     if plan:
-        ledger.mark_seen(plan, reason="discovery listed it")
-    plan.update(dict.fromkeys(ledger.known_strategies()))
+        deletions.mark_seen(ledger, plan, reason="discovery listed it")
+    plan.update(dict.fromkeys(jobs.known_strategies(ledger)))
     return enqueue_all(ledger, plan)
 
 

@@ -35,7 +35,7 @@ from .archive import Archiver, open_archiver
 from .archive.job import JobOutcome, run_archive_job
 from .clock import iso, utcnow
 from .config import Settings
-from .ledger import Job, LeaseLost, Ledger
+from .ledger import Job, LeaseLost, Ledger, events, jobs, outbox
 from .ops.logs import log_context
 from .ops.metrics import observe_job
 from .outbound.deliver import Deliverer
@@ -109,8 +109,8 @@ class Heartbeat:
                     held = list(self._held.values())
                 for lease in held:
                     try:
-                        kept = ledger.extend_lease(
-                            lease.job_id, lease.owner, lease_seconds=self.lease_seconds
+                        kept = jobs.extend_lease(
+                            ledger, lease.job_id, lease.owner, lease_seconds=self.lease_seconds
                         )
                     except Exception as exc:  # busy or failing for a moment: try next beat
                         log.warning(
@@ -290,7 +290,8 @@ class Worker:
         settings = self.settings
         while not self.stopping.is_set():
             try:
-                job = slot.ledger.claim(
+                job = jobs.claim(
+                    slot.ledger,
                     slot.owner,
                     lease_seconds=settings.job_lease_seconds,
                     max_running=settings.max_concurrent_archives,
@@ -360,12 +361,13 @@ class Worker:
 
     def _finish(self, slot: Slot, job: Job, outcome: JobOutcome) -> Job:
         if outcome.ok:
-            return slot.ledger.complete(job.id, slot.owner, outcome.result)
+            return jobs.complete(slot.ledger, job.id, slot.owner, outcome.result)
         if outcome.deleted is not None:  # no failure: the job ends, the deletion is announced
-            return slot.ledger.finish_deleted(
-                job.id, slot.owner, reason=outcome.deleted, notify=self.notify
+            return jobs.finish_deleted(
+                slot.ledger, job.id, slot.owner, reason=outcome.deleted, notify=self.notify
             )
-        return slot.ledger.fail(
+        return jobs.fail(
+            slot.ledger,
             job.id,
             slot.owner,
             outcome.error or "failed",
@@ -397,7 +399,7 @@ class Worker:
 
     def _sweep(self, ledger: Ledger) -> None:
         """When this process wins this interval's sweep, queue a job for every known strategy."""
-        if not ledger.claim_sweep(self.settings.sweep_interval_seconds):
+        if not jobs.claim_sweep(ledger, self.settings.sweep_interval_seconds):
             return
         result = sweep_known(ledger)
         log.info(
@@ -414,8 +416,8 @@ class Worker:
         looked at, through an index.
         """
         before = iso(utcnow() - timedelta(days=self.settings.event_retention_days))
-        inbound = ledger.prune_event_bodies(before)
-        outbound = ledger.prune_outbox_bodies(before)
+        inbound = events.prune_event_bodies(ledger, before)
+        outbound = outbox.prune_outbox_bodies(ledger, before)
         if inbound or outbound:
             log.info(
                 "pruned the bodies of %d inbound and %d delivered outbound event(s)"

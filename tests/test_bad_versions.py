@@ -21,7 +21,7 @@ from service.archive.job import run_archive_job
 from service.config import Settings
 from service.errors import ValidationFailed
 from service.genesys.sources import Version, version_order
-from service.ledger import Ledger
+from service.ledger import Ledger, archives, queries, skipped
 from service.simulator import SimulatorServer
 from tests.helpers import archiver as archiver_cli
 from tests.helpers import cli_env
@@ -85,14 +85,16 @@ def test_bad_entries_are_left_out_recorded_and_counted(archiver: Archiver, odd_f
         ("draft", NO_NUMBER),
     ]
     assert skipped_metric() == before + 2
-    assert len(archiver.ledger.list_strategies(strategy_id=odd_flow)) == 1
-    held = archiver.ledger.skipped_versions([odd_flow])[odd_flow]
+    assert len(queries.list_strategies(archiver.ledger, strategy_id=odd_flow)) == 1
+    held = skipped.skipped_versions(archiver.ledger, [odd_flow])[odd_flow]
     assert [(s["versionId"], s["reason"], s["times"]) for s in held] == [
         ("4.0", MISSING_DATE, 1),
         ("draft", NO_NUMBER, 1),
     ]
     audited = [
-        e for e in archiver.ledger.list_audit(subject=odd_flow) if e.action == "version.skipped"
+        e
+        for e in queries.list_audit(archiver.ledger, subject=odd_flow)
+        if e.action == "version.skipped"
     ]
     assert sorted(e.detail["versionId"] for e in audited) == ["4.0", "draft"]
 
@@ -100,10 +102,12 @@ def test_bad_entries_are_left_out_recorded_and_counted(archiver: Archiver, odd_f
     again = archiver.run(odd_flow, "flow")
     assert again.archive is None and len(again.skipped) == 2
     assert skipped_metric() == before + 4
-    held = archiver.ledger.skipped_versions([odd_flow])[odd_flow]
+    held = skipped.skipped_versions(archiver.ledger, [odd_flow])[odd_flow]
     assert [s["times"] for s in held] == [2, 2]
     audited = [
-        e for e in archiver.ledger.list_audit(subject=odd_flow) if e.action == "version.skipped"
+        e
+        for e in queries.list_audit(archiver.ledger, subject=odd_flow)
+        if e.action == "version.skipped"
     ]
     assert len(audited) == 2
 
@@ -121,13 +125,16 @@ def test_an_entry_bad_once_is_archived_on_the_next_run(
     (bad,) = first.skipped
     assert bad.reason == "dateCreated: must be of integer type"
     assert bad.version_id not in first.archive.version_ids
-    assert archiver.ledger.skipped_versions([flow_id])[flow_id][0]["versionId"] == bad.version_id
+    assert (
+        skipped.skipped_versions(archiver.ledger, [flow_id])[flow_id][0]["versionId"]
+        == bad.version_id
+    )
 
     second = archiver.run(flow_id, "flow")
 
     assert second.archive is not None and second.archive.version_ids == (bad.version_id,)
     assert second.skipped == []
-    assert archiver.ledger.skipped_versions([flow_id]) == {}
+    assert skipped.skipped_versions(archiver.ledger, [flow_id]) == {}
 
 
 def test_every_entry_bad_archives_nothing_and_fails_naming_them(
@@ -144,9 +151,9 @@ def test_every_entry_bad_archives_nothing_and_fails_naming_them(
         f"every version entry of flow {flow_id} is malformed: "
         f"1.0: {MISSING_DATE}; draft: {NO_NUMBER}"
     )
-    assert archiver.ledger.list_archives(strategy_id=flow_id) == []
+    assert archives.list_archives(archiver.ledger, strategy_id=flow_id) == []
     assert not (archiver.settings.archive_dir / "flow" / flow_id).exists()
-    held = archiver.ledger.skipped_versions([flow_id])[flow_id]
+    held = skipped.skipped_versions(archiver.ledger, [flow_id])[flow_id]
     assert [s["versionId"] for s in held] == ["1.0", "draft"]
 
 
@@ -194,8 +201,10 @@ def test_archive_exits_1_when_every_entry_is_bad(
     )
     assert not (tmp_path / "archive" / "flow" / flow_id).exists()
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert ledger.list_archives(strategy_id=flow_id) == []
-        assert [s["versionId"] for s in ledger.skipped_versions([flow_id])[flow_id]] == ["1.0"]
+        assert archives.list_archives(ledger, strategy_id=flow_id) == []
+        assert [s["versionId"] for s in skipped.skipped_versions(ledger, [flow_id])[flow_id]] == [
+            "1.0"
+        ]
 
 
 # Ordering ----------------------------------------------------------------------------------
@@ -256,13 +265,13 @@ def test_a_bad_routing_version_is_left_out_too(
 def test_a_partial_listing_clears_only_the_entries_it_saw_pass(tmp_path: Path) -> None:
     sid = "0b0e4a4c-4c6a-4f7e-9d3b-7a1f2e3d4c5b"
     with Ledger(tmp_path / "ledger.db") as ledger:
-        ledger.record_skipped(sid, "routing-strategy", [("a", "bad a"), ("b", "bad b")])
+        skipped.record_skipped(ledger, sid, "routing-strategy", [("a", "bad a"), ("b", "bad b")])
         # A routing listing that stopped early saw neither again: both stay; "a" passed now.
-        ledger.record_skipped(sid, "routing-strategy", [], complete=False, passed=["a"])
-        assert [s["versionId"] for s in ledger.skipped_versions([sid])[sid]] == ["b"]
+        skipped.record_skipped(ledger, sid, "routing-strategy", [], complete=False, passed=["a"])
+        assert [s["versionId"] for s in skipped.skipped_versions(ledger, [sid])[sid]] == ["b"]
         # A complete listing without "b": it is gone from Genesys, or fixed.
-        ledger.record_skipped(sid, "routing-strategy", [], complete=True)
-        assert ledger.skipped_versions([sid]) == {}
+        skipped.record_skipped(ledger, sid, "routing-strategy", [], complete=True)
+        assert skipped.skipped_versions(ledger, [sid]) == {}
 
 
 def test_a_job_whose_every_entry_is_bad_fails_without_retrying(

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from service.commands import cli
 from service.commands.base import CommandEnv
-from service.ledger import Ledger
+from service.ledger import Ledger, jobs
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from tests.helpers import cli_env
 
@@ -190,7 +190,7 @@ def ledger_path(tmp_path: Path) -> Path:
     """A ledger with one job waiting, made with a ledger verb."""
     path = tmp_path / "ledger.db"
     with Ledger(path) as ledger:
-        ledger.enqueue(QUEUED, "flow", reason="sweep")
+        jobs.enqueue(ledger, QUEUED, "flow", reason="sweep")
     return path
 
 
@@ -232,7 +232,7 @@ def test_backup_copies_the_ledger_naming_absolute_paths(
     copy = tmp_path / "backups" / "copy.db"
     assert result.stdout.startswith(f"ledger {ledger_path} copied to {copy} (")
     with Ledger(copy) as restored:
-        (job,) = restored.list_jobs()
+        (job,) = jobs.list_jobs(restored)
         assert job.strategy_id == QUEUED
     assert not list(copy.parent.glob(".*partial"))
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from service.commands import cli
 from service.commands.base import CommandEnv
-from service.ledger import Ledger
+from service.ledger import Ledger, jobs, queries
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.helpers import ARCHIVER, cli_env
 
@@ -34,7 +34,7 @@ def archived(simulator: SimulatorServer, tmp_path: Path) -> tuple[dict[str, str]
         done = run("archive", object_id, "--source", source, environ=environ)
         assert done.exit_code == 0, done.stderr
     with Ledger(tmp_path / "ledger.db") as ledger:
-        (flow,) = ledger.list_strategies(strategy_id=DEMO_FLOW_ID)
+        (flow,) = queries.list_strategies(ledger, strategy_id=DEMO_FLOW_ID)
     return environ, flow["name"]
 
 
@@ -72,8 +72,8 @@ def test_no_match_and_short_prefixes_exit_2(archived: tuple[dict[str, str], str]
 def test_an_ambiguous_prefix_exits_2_listing_the_candidates(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     with Ledger(path) as ledger:
-        ledger.enqueue(TWIN_A, "flow", reason="sweep")
-        ledger.enqueue(TWIN_B, "routing-strategy", reason="sweep")
+        jobs.enqueue(ledger, TWIN_A, "flow", reason="sweep")
+        jobs.enqueue(ledger, TWIN_B, "routing-strategy", reason="sweep")
     environ = {"ARCHIVER_DB": str(path), "ARCHIVE_DIR": str(tmp_path / "archive")}
     for args in (["archive", "abcdef01"], ["report", "history", "ABCDEF01-0000"]):
         result = run(*args, environ=environ)

@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 from service.backoff import JOBS
-from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission
+from service.ledger import (
+    DeliveryState,
+    IncomingEvent,
+    Ledger,
+    Submission,
+    archives,
+    events,
+    outbox,
+)
+from service.ledger import audit as ledger_audit
+from service.ledger import jobs as ledger_jobs
 from tests.helpers import ARCHIVER
 
 ARCHIVED = "38426578-d900-459f-a7e7-3260397f7ca3"
@@ -54,7 +64,8 @@ def populated(tmp_path: Path) -> Populated:
     """An archive announced to two targets, a dead job, an inbound event; one delivery of
     each state."""
     with Ledger(tmp_path / "l.db") as ledger:
-        ledger.accept_events(
+        events.accept_events(
+            ledger,
             [
                 IncomingEvent(
                     dedup_key="eb-1",
@@ -63,11 +74,12 @@ def populated(tmp_path: Path) -> Populated:
                     source_type="routing-strategy",
                     strategy_id=ARCHIVED,
                 )
-            ]
+            ],
         )
-        queued = ledger.claim("setup", lease_seconds=60, max_running=5)
+        queued = ledger_jobs.claim(ledger, "setup", lease_seconds=60, max_running=5)
         assert queued is not None
-        record = ledger.record_archive(
+        record = archives.record_archive(
+            ledger,
             idempotency_key="key-1",
             strategy_id=ARCHIVED,
             source_type="routing-strategy",
@@ -80,10 +92,11 @@ def populated(tmp_path: Path) -> Populated:
             submission=Submission.LOCAL,
             notify=[HOOK, "gh"],
         )
-        ledger.complete(queued.id, "setup", {"archiveId": record.id})
-        dead_job, _ = ledger.enqueue(FAILED, "flow", reason="admin")
-        assert ledger.claim("setup", lease_seconds=60, max_running=5) is not None
-        ledger.fail(
+        ledger_jobs.complete(ledger, queued.id, "setup", {"archiveId": record.id})
+        dead_job, _ = ledger_jobs.enqueue(ledger, FAILED, "flow", reason="admin")
+        assert ledger_jobs.claim(ledger, "setup", lease_seconds=60, max_running=5) is not None
+        ledger_jobs.fail(
+            ledger,
             dead_job,
             "setup",
             "404 flow not found",
@@ -95,14 +108,19 @@ def populated(tmp_path: Path) -> Populated:
         outcomes = {"gh": DeliveryState.DEAD, HOOK: DeliveryState.DELIVERED}
         ids = {}
         for target, outcome in outcomes.items():
-            claimed = ledger.claim_delivery("setup", lease_seconds=60, targets=[target])
+            claimed = outbox.claim_delivery(ledger, "setup", lease_seconds=60, targets=[target])
             assert claimed is not None and claimed.event_type == "strategy.archive.completed"
             status = 410 if outcome is DeliveryState.DEAD else 200
-            ledger.record_attempt(
-                claimed.id, "setup", outcome=outcome, status=status, detail=f"{status} answer"
+            outbox.record_attempt(
+                ledger,
+                claimed.id,
+                "setup",
+                outcome=outcome,
+                status=status,
+                detail=f"{status} answer",
             )
             ids[target] = claimed.id
-        (pending,) = ledger.list_deliveries(state="pending")
+        (pending,) = outbox.list_deliveries(ledger, state="pending")
     return Populated(tmp_path / "l.db", record.id, dead_job, ids["gh"], pending.id, ids[HOOK])
 
 
@@ -246,7 +264,7 @@ def test_without_a_ledger_the_admin_commands_exit_1(tmp_path: Path) -> None:
 
 def test_audit_verify_finds_an_edited_entry(tmp_path: Path, populated: Populated) -> None:
     with Ledger(populated.path) as ledger:
-        entries = ledger.audit_entries()
+        entries = ledger_audit.audit_entries(ledger)
         total = len(entries)
         victim = next(e for e in entries if e.action == "job.dead")
     good = cli(tmp_path, "audit", "verify")
@@ -282,8 +300,8 @@ def _delete_tail(ledger: Ledger, keep: int) -> None:
 def _more_entries(ledger: Ledger) -> int:
     """Five more entries, so that ten can go at the end; the number there are now."""
     for n in range(5):
-        ledger.audit("admin.test", None, n=n)
-    return len(ledger.audit_entries())
+        ledger_audit.append(ledger, "admin.test", None, n=n)
+    return len(ledger_audit.audit_entries(ledger))
 
 
 def _recorded_head(tmp_path: Path) -> str:
@@ -382,17 +400,17 @@ def test_outbox_redeliver_one_or_every_dead_delivery(tmp_path: Path, populated: 
     one = cli(tmp_path, "outbox", "redeliver", "--id", populated.dead_delivery)
     assert (one.returncode, one.stdout) == (0, "1 dead delivery(ies) pending again, due now\n")
     with Ledger(populated.path) as ledger:
-        again = ledger.get_delivery(populated.dead_delivery)
+        again = outbox.get_delivery(ledger, populated.dead_delivery)
         assert again is not None
         assert (again.state, again.attempts) == (DeliveryState.PENDING, 0)
-        (entry,) = [e for e in ledger.audit_entries() if e.action == "admin.redeliver"]
+        (entry,) = [e for e in ledger_audit.audit_entries(ledger) if e.action == "admin.redeliver"]
         assert entry.subject == populated.dead_delivery
         # dead again, with the failed event's delivery too
         for _ in range(2):
-            claimed = ledger.claim_delivery("setup", lease_seconds=60, targets=["gh", HOOK])
+            claimed = outbox.claim_delivery(ledger, "setup", lease_seconds=60, targets=["gh", HOOK])
             assert claimed is not None
-            ledger.record_attempt(
-                claimed.id, "setup", outcome=DeliveryState.DEAD, status=None, detail="gone"
+            outbox.record_attempt(
+                ledger, claimed.id, "setup", outcome=DeliveryState.DEAD, status=None, detail="gone"
             )
     every = cli(tmp_path, "outbox", "redeliver", "--dead")
     assert (every.returncode, every.stdout) == (0, "2 dead delivery(ies) pending again, due now\n")
@@ -413,4 +431,4 @@ def test_outbox_redeliver_usage_errors_exit_2(
     assert result.returncode == 2
     assert "usage: archiver outbox redeliver" in result.stderr
     with Ledger(populated.path) as ledger:
-        assert len(ledger.list_deliveries(state="dead")) == 1
+        assert len(outbox.list_deliveries(ledger, state="dead")) == 1

@@ -15,7 +15,10 @@ import pytest
 
 from service.backoff import JOBS
 from service.clock import utcnow
-from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission
+from service.ledger import DeliveryState, IncomingEvent, Ledger, Submission, outbox
+from service.ledger import archives as ledger_archives
+from service.ledger import events as ledger_events
+from service.ledger import jobs as ledger_jobs
 from service.reports.summary import daily_summary
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
@@ -92,7 +95,10 @@ def history(simulator: SimulatorServer, tmp_path: Path) -> History:
     assert len(versions) == 5
 
     with Ledger(tmp_path / "ledger.db") as ledger:
-        keys = [a.idempotency_key for a in reversed(ledger.list_archives(strategy_id=DEMO_FLOW_ID))]
+        keys = [
+            a.idempotency_key
+            for a in reversed(ledger_archives.list_archives(ledger, strategy_id=DEMO_FLOW_ID))
+        ]
         assert len(keys) == 2
         event = IncomingEvent(
             dedup_key="eb-flow-1",
@@ -109,23 +115,32 @@ def history(simulator: SimulatorServer, tmp_path: Path) -> History:
             strategy_id=DEMO_FLOW_ID,
             ignore_reason="a draft save, not a new version",
         )
-        accepted = ledger.accept_events([event, ignored, event])
+        accepted = ledger_events.accept_events(ledger, [event, ignored, event])
         assert (accepted.accepted, accepted.ignored, accepted.duplicates) == (1, 1, 1)
         (dead_job,) = accepted.jobs
-        assert ledger.claim("reports", lease_seconds=60, max_running=5) is not None
-        ledger.fail(dead_job, "reports", DEAD_ERROR, retryable=False, retry=JOBS, notify=[HOOK])
-        retried_job, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="sweep")
-        assert ledger.claim("reports", lease_seconds=60, max_running=5) is not None
-        ledger.fail(
-            retried_job, "reports", "Genesys Cloud answered 503", retryable=True, retry=JOBS
+        assert ledger_jobs.claim(ledger, "reports", lease_seconds=60, max_running=5) is not None
+        ledger_jobs.fail(
+            ledger, dead_job, "reports", DEAD_ERROR, retryable=False, retry=JOBS, notify=[HOOK]
+        )
+        retried_job, _ = ledger_jobs.enqueue(
+            ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="sweep"
+        )
+        assert ledger_jobs.claim(ledger, "reports", lease_seconds=60, max_running=5) is not None
+        ledger_jobs.fail(
+            ledger, retried_job, "reports", "Genesys Cloud answered 503", retryable=True, retry=JOBS
         )
         # The oldest deliveries are the flow's two completion events: one delivered, one dead.
         ids = []
         for outcome, status in ((DeliveryState.DELIVERED, 200), (DeliveryState.DEAD, 410)):
-            claimed = ledger.claim_delivery("reports", lease_seconds=60, targets=[HOOK])
+            claimed = outbox.claim_delivery(ledger, "reports", lease_seconds=60, targets=[HOOK])
             assert claimed is not None and claimed.event_type == "strategy.archive.completed"
-            ledger.record_attempt(
-                claimed.id, "reports", outcome=outcome, status=status, detail=f"{status} answer"
+            outbox.record_attempt(
+                ledger,
+                claimed.id,
+                "reports",
+                outcome=outcome,
+                status=status,
+                detail=f"{status} answer",
             )
             ids.append(claimed.id)
     return History(env, tmp_path, versions, keys, dead_job, retried_job, ids[1], ids[0])
@@ -407,8 +422,9 @@ def test_a_submission_pending_for_over_an_hour_needs_attention(
     env = cli_env(simulator, tmp_path)
     assert archive(env, tmp_path, DEMO_FLOW_ID, "flow") == 0
     with Ledger(tmp_path / "ledger.db") as ledger:
-        (stored,) = ledger.list_archives()
-        ledger.record_archive(
+        (stored,) = ledger_archives.list_archives(ledger)
+        ledger_archives.record_archive(
+            ledger,
             idempotency_key="6c1d0e4e-31f4-5b8e-8d0a-2f3e4d5c6b7a",
             strategy_id=stored.strategy_id,
             source_type=stored.source_type,

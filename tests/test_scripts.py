@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.ledger import Ledger
+from service.ledger import Ledger, archives, audit
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.helpers import ARCHIVER, cli_env
 
@@ -56,9 +56,9 @@ def test_backup_ledger_copies_a_consistent_ledger(
     assert result.returncode == 0, result.stderr
     assert "audit entries" in result.stdout
     with Ledger(copy) as restored:
-        (archive,) = restored.list_archives()
+        (archive,) = archives.list_archives(restored)
         assert archive.strategy_id == DEMO_FLOW_ID
-        assert restored.verify_audit()[1] is None
+        assert audit.verify_audit(restored)[1] is None
     assert not list(copy.parent.glob(".*partial"))
     missing = subprocess.run(
         [sys.executable, str(SCRIPTS / "backup_ledger.py"), str(copy)],

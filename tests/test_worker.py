@@ -27,7 +27,10 @@ from service.errors import (
     ValidationFailed,
 )
 from service.genesys.client import GenesysClient
-from service.ledger import IncomingEvent, Job, JobState, Ledger
+from service.ledger import IncomingEvent, Job, JobState, Ledger, archives
+from service.ledger import audit as ledger_audit
+from service.ledger import events as ledger_events
+from service.ledger import jobs as ledger_jobs
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.sweep import sweep_known
@@ -36,7 +39,7 @@ from tests.helpers import WORKER_TUNING, make_settings, running_worker, wait_for
 
 
 def job_in(ledger: Ledger, job_id: str, *states: JobState) -> Job | None:
-    job = ledger.get_job(job_id)
+    job = ledger_jobs.get_job(ledger, job_id)
     return job if job is not None and job.state in states else None
 
 
@@ -59,17 +62,19 @@ def fast_genesys_retries(settings: Settings, ledger: Ledger) -> Iterator[Archive
 def test_a_queued_job_runs_end_to_end(simulator: SimulatorServer, tmp_path: Path) -> None:
     settings = make_settings(simulator, tmp_path, **WORKER_TUNING)
     with Ledger(settings.archiver_db) as ledger:
-        job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+        job_id, _ = ledger_jobs.enqueue(
+            ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event"
+        )
         with running_worker(Worker(settings)):
             job = wait_for(lambda: job_in(ledger, job_id, JobState.DONE), what="job done")
-        (archive,) = ledger.list_archives()
+        (archive,) = archives.list_archives(ledger)
         assert archive.strategy_id == DEMO_STRATEGY_ID
         assert (settings.archive_dir / archive.location).is_file()
         assert job.tries == 1 and job.result is not None
         assert job.result["archiveId"] == archive.id
         assert job.result["versionCount"] == len(archive.version_ids) > 0
         assert job.result["created"] is True
-        actions = [e.action for e in ledger.audit_entries(subject=DEMO_STRATEGY_ID)]
+        actions = [e.action for e in ledger_audit.audit_entries(ledger, subject=DEMO_STRATEGY_ID)]
         assert actions == ["job.queued", "job.started", "archive.stored", "job.done"]
 
 
@@ -77,13 +82,15 @@ def test_a_genesys_404_job_goes_dead_at_once(simulator: SimulatorServer, tmp_pat
     settings = make_settings(simulator, tmp_path, **WORKER_TUNING)
     missing = str(uuid.uuid4())
     with Ledger(settings.archiver_db) as ledger:
-        job_id, _ = ledger.enqueue(missing, "flow", reason="event")
+        job_id, _ = ledger_jobs.enqueue(ledger, missing, "flow", reason="event")
         with running_worker(Worker(settings)):
             job = wait_for(lambda: job_in(ledger, job_id, JobState.DEAD), what="job dead")
         assert job.tries == 1
         assert job.last_error is not None and "404" in job.last_error
-        assert ledger.list_archives() == []
-        (dead,) = [e for e in ledger.audit_entries(subject=missing) if e.action == "job.dead"]
+        assert archives.list_archives(ledger) == []
+        (dead,) = [
+            e for e in ledger_audit.audit_entries(ledger, subject=missing) if e.action == "job.dead"
+        ]
         assert dead.detail["jobId"] == job_id
 
 
@@ -94,19 +101,21 @@ def test_a_retryable_failure_is_retried_later_and_then_succeeds(
     versions = f"/api/v2/routing/strategies/{DEMO_STRATEGY_ID}/versions"
     simulator.state.inject_fault(503, times=2, path=versions)  # both tries of the first run
     with Ledger(settings.archiver_db) as ledger:
-        job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+        job_id, _ = ledger_jobs.enqueue(
+            ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event"
+        )
         with running_worker(Worker(settings, archiver_factory=fast_genesys_retries)):
             job = wait_for(lambda: job_in(ledger, job_id, JobState.DONE), what="job done")
         assert job.tries == 2
         assert job.last_error is not None and "503" in job.last_error
-        entries = [e for e in ledger.audit_entries(subject=DEMO_STRATEGY_ID)]
+        entries = [e for e in ledger_audit.audit_entries(ledger, subject=DEMO_STRATEGY_ID)]
         actions = [e.action for e in entries if e.action.startswith("job.")]
         assert actions == ["job.queued", "job.started", "job.failed", "job.started", "job.done"]
         failed, retried = entries[2], entries[3]
         assert failed.action == "job.failed" and retried.action == "job.started"
         # the retry waited for its delay (0.1 s base, up to 50 % jitter)
         assert (parse_iso(retried.at) - parse_iso(failed.at)).total_seconds() >= 0.09
-        assert len(ledger.list_archives()) == 1
+        assert len(archives.list_archives(ledger)) == 1
 
 
 def test_a_lost_lease_drops_the_result(
@@ -122,7 +131,9 @@ def test_a_lost_lease_drops_the_result(
         )
         release = sink.state.hold_next(store_first=True)
         with Ledger(settings.archiver_db) as ledger:
-            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            job_id, _ = ledger_jobs.enqueue(
+                ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event"
+            )
             with running_worker(Worker(settings)):
                 assert sink.state.held.wait(20), "the job never reached the endpoint"
                 # Another worker takes the job over, as if this one had stalled past its lease.
@@ -130,17 +141,19 @@ def test_a_lost_lease_drops_the_result(
                     "UPDATE jobs SET lease_until = 946684800.0 WHERE id = ?",  # in 2000
                     [job_id],
                 )
-                taken = ledger.claim("intruder", lease_seconds=60, max_running=5)
+                taken = ledger_jobs.claim(ledger, "intruder", lease_seconds=60, max_running=5)
                 assert taken is not None and taken.id == job_id
                 release.set()
                 wait_for(
                     lambda: any("result dropped" in r.getMessage() for r in caplog.records),
                     what="the worker to drop its result",
                 )
-            job = ledger.get_job(job_id)
+            job = ledger_jobs.get_job(ledger, job_id)
             assert job is not None
             assert (job.state, job.lease_owner, job.tries) == (JobState.RUNNING, "intruder", 2)
-            assert [e.action for e in ledger.audit_entries() if e.action == "job.done"] == []
+            assert [
+                e.action for e in ledger_audit.audit_entries(ledger) if e.action == "job.done"
+            ] == []
 
 
 def test_the_worker_sweeps_known_strategies_every_interval(
@@ -150,17 +163,17 @@ def test_the_worker_sweeps_known_strategies_every_interval(
         simulator, tmp_path, **{**WORKER_TUNING, "SWEEP_INTERVAL_SECONDS": "1"}
     )
     with Ledger(settings.archiver_db) as ledger:
-        first, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
-        claimed = ledger.claim("setup", lease_seconds=60, max_running=1)
+        first, _ = ledger_jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+        claimed = ledger_jobs.claim(ledger, "setup", lease_seconds=60, max_running=1)
         assert claimed is not None
-        ledger.complete(first, "setup", {})
+        ledger_jobs.complete(ledger, first, "setup", {})
         worker = Worker(settings)
         thread = threading.Thread(target=worker.run)
         thread.start()
         try:
 
             def sweep_jobs_done() -> list[Job]:
-                jobs = ledger.list_jobs(strategy_id=DEMO_STRATEGY_ID, state="done")
+                jobs = ledger_jobs.list_jobs(ledger, strategy_id=DEMO_STRATEGY_ID, state="done")
                 swept = [j for j in jobs if j.reason == "sweep"]
                 return swept if len(swept) >= 2 else []
 
@@ -172,7 +185,7 @@ def test_the_worker_sweeps_known_strategies_every_interval(
         newest, older = swept[0], swept[1]
         gap = parse_iso(newest.created_at) - parse_iso(older.created_at)
         assert gap.total_seconds() >= 0.95  # one sweep per interval
-        assert len(ledger.list_archives()) == 1  # nothing new to archive after the first
+        assert len(archives.list_archives(ledger)) == 1  # nothing new to archive after the first
 
 
 def test_stopping_lets_the_job_in_hand_finish_and_claims_no_more(
@@ -183,8 +196,10 @@ def test_stopping_lets_the_job_in_hand_finish_and_claims_no_more(
         release = sink.state.hold_next()
         other = simulator.state.add_strategy("routing-strategy", versions=1)
         with Ledger(settings.archiver_db) as ledger:
-            first, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
-            second, _ = ledger.enqueue(other, "routing-strategy", reason="event")
+            first, _ = ledger_jobs.enqueue(
+                ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event"
+            )
+            second, _ = ledger_jobs.enqueue(ledger, other, "routing-strategy", reason="event")
             worker = Worker(settings)
             worker.start()
             assert sink.state.held.wait(20), "the job never reached the endpoint"
@@ -273,20 +288,22 @@ def test_the_worker_empties_old_event_bodies_and_keeps_rows_and_recent_ones(
             )
             for n in range(4)
         ]
-        ledger.accept_events(events)
+        ledger_events.accept_events(ledger, events)
         for n, days in [(0, 8), (1, 30), (2, 6)]:
             ledger.db.execute(
                 "UPDATE events SET received_at = ? WHERE dedup_key = ?",
                 [iso(utcnow() - timedelta(days=days)), f"heartbeat|{n}"],
             )
-        audit = ledger.audit_entries()
+        audit = ledger_audit.audit_entries(ledger)
         worker = Worker(settings)
         thread = threading.Thread(target=worker.run)
         thread.start()
         try:
 
             def bodies() -> dict[str, str] | None:
-                found = {e["dedup_key"]: e["body"] for e in ledger.list_events(limit=None)}
+                found = {
+                    e["dedup_key"]: e["body"] for e in ledger_events.list_events(ledger, limit=None)
+                }
                 return found if found["heartbeat|0"] == "" else None
 
             kept = wait_for(bodies, timeout=10, what="the worker to prune old bodies")
@@ -299,8 +316,8 @@ def test_the_worker_empties_old_event_bodies_and_keeps_rows_and_recent_ones(
             "heartbeat|2": '{"n":2}',
             "heartbeat|3": '{"n":3}',
         }
-        assert ledger.audit_entries() == audit
-        assert ledger.verify_audit() == (len(audit), None)
+        assert ledger_audit.audit_entries(ledger) == audit
+        assert ledger_audit.verify_audit(ledger) == (len(audit), None)
 
 
 def test_event_retention_days_is_checked() -> None:
@@ -316,11 +333,11 @@ def test_the_sweep_queues_every_source_type_of_an_id(tmp_path: Path) -> None:
     shared = str(uuid.uuid4())
     with Ledger(tmp_path / "ledger.db") as ledger:
         for source_type in ("flow", "routing-strategy"):
-            job_id, _ = ledger.enqueue(shared, source_type, reason="admin")
-            claimed = ledger.claim("setup", lease_seconds=60, max_running=5)
+            job_id, _ = ledger_jobs.enqueue(ledger, shared, source_type, reason="admin")
+            claimed = ledger_jobs.claim(ledger, "setup", lease_seconds=60, max_running=5)
             assert claimed is not None and claimed.id == job_id
-            ledger.complete(job_id, "setup", {})
+            ledger_jobs.complete(ledger, job_id, "setup", {})
         result = sweep_known(ledger)
         assert (result.queued, result.joined) == (2, 0)
-        waiting = ledger.list_jobs(state="waiting")
+        waiting = ledger_jobs.list_jobs(ledger, state="waiting")
         assert sorted(j.source_type for j in waiting) == ["flow", "routing-strategy"]

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import UpstreamError
 from ..genesys.client import GenesysClient
 from ..genesys.sources import Source
-from ..ledger import Ledger
+from ..ledger import Ledger, deletions
 
 GONE_STATUSES = frozenset({404, 410})
 _OTHER = {"flow": "routing-strategy", "routing-strategy": "flow"}
@@ -69,7 +69,7 @@ def watching(
     try:
         yield
     except UpstreamError as exc:
-        known = ledger.knows(strategy_id, source.source_type)
+        known = deletions.knows(ledger, strategy_id, source.source_type)
         if exc.status == 404 and not known:
             raise not_found(exc, source.source_type, strategy_id) from None
         if exc.status not in GONE_STATUSES or not known:

@@ -20,7 +20,8 @@ from ..errors import UpstreamError, ValidationFailed
 from ..genesys.client import GenesysClient
 from ..genesys.sources import Listing, ProgressFn, SkippedVersion, Source, source_for
 from ..ids import idempotency_key, require_uuid
-from ..ledger import ArchiveRecord, Ledger, Submission
+from ..ledger import ArchiveRecord, Ledger, Submission, archives, deletions
+from ..ledger import skipped as ledger_skipped
 from ..ops.metrics import count_skipped_versions
 from ..outbound.settings import outbound_from
 from . import store
@@ -85,18 +86,20 @@ class Archiver:
         run = ArchiveRun(strategy_id, source_type)
         self._adopt_stored(strategy_id, source_type)
         sent: set[str] = set()
-        for pending in self.ledger.pending_submissions(strategy_id):
+        for pending in archives.pending_submissions(self.ledger, strategy_id):
             run.finished.append(self._submit(pending, progress))
             sent.add(pending.id)
         self._check_deleted(source, strategy_id)
 
-        known = set() if full else self.ledger.archived_version_ids(strategy_id)
+        known = set() if full else archives.archived_version_ids(self.ledger, strategy_id)
         with watching(self.ledger, source, self.genesys, strategy_id):
             listing = source.list_versions(
                 self.genesys, strategy_id, known=known, progress=progress
             )
-        if not self.ledger.knows(strategy_id, source_type):
-            self.ledger.mark_seen([(strategy_id, source_type)], reason="its versions were listed")
+        if not deletions.knows(self.ledger, strategy_id, source_type):
+            deletions.mark_seen(
+                self.ledger, [(strategy_id, source_type)], reason="its versions were listed"
+            )
         run.skipped = self._note_skipped(strategy_id, source_type, listing)
         listed = listing.versions
         now = self.clock()
@@ -104,7 +107,7 @@ class Archiver:
         if not selected:
             return run
         key = idempotency_key(source_type, strategy_id, [v.version_id for v in selected])
-        existing = self.ledger.find_archive(key)
+        existing = archives.find_archive(self.ledger, key)
         if existing is not None:
             run.archive, run.strategy_name = existing, existing.strategy_name
             if self.archival and existing.id not in sent:
@@ -136,7 +139,8 @@ class Archiver:
         self, strategy_id: str, source_type: str, listing: Listing
     ) -> list[SkippedVersion]:
         """Record, count and log the entries left out; all of them bad fails the run."""
-        self.ledger.record_skipped(
+        ledger_skipped.record_skipped(
+            self.ledger,
             strategy_id,
             source_type,
             [(s.version_id, s.reason) for s in listing.skipped],
@@ -163,13 +167,16 @@ class Archiver:
     def _check_deleted(self, source: Source, strategy_id: str) -> None:
         """An object marked deleted is read again only once its own GET answers for it: a
         stale event must not archive (or revive) a deleted object, a new one revives it."""
-        if self.ledger.deletion(strategy_id, source.source_type) is None:
+        if deletions.deletion(self.ledger, strategy_id, source.source_type) is None:
             return
         gone = ask_object(source, self.genesys, strategy_id)
         if gone is not None:
             raise ObjectDeleted(gone)
-        self.ledger.mark_live(
-            strategy_id, source.source_type, reason="Genesys Cloud answers for it again"
+        deletions.mark_live(
+            self.ledger,
+            strategy_id,
+            source.source_type,
+            reason="Genesys Cloud answers for it again",
         )
 
     def _record(self, location: str) -> ArchiveRecord:
@@ -177,10 +184,11 @@ class Archiver:
         data = store.read_document(self.settings.archive_dir, location)
         payload = json.loads(data)
         validate_payload(payload)
-        existing = self.ledger.find_archive(payload["idempotencyKey"])
+        existing = archives.find_archive(self.ledger, payload["idempotencyKey"])
         if existing is not None:
             return existing
-        record = self.ledger.record_archive(
+        record = archives.record_archive(
+            self.ledger,
             idempotency_key=payload["idempotencyKey"],
             strategy_id=payload["strategyId"],
             source_type=payload["sourceType"],
@@ -208,7 +216,7 @@ class Archiver:
         """Record documents a crashed run stored but did not record."""
         for location in store.documents_of(self.settings.archive_dir, source_type, strategy_id):
             key = location.rsplit("/", 1)[-1].removesuffix(".json")
-            if self.ledger.find_archive(key) is None:
+            if archives.find_archive(self.ledger, key) is None:
                 try:
                     self._record(location)
                 except (ValueError, ValidationFailed):
@@ -224,7 +232,7 @@ class Archiver:
         # The endpoint's own words, which may echo the token: the ledger stores them
         # redacted, and the refusal below is masked wherever it is written.
         detail = result.detail
-        record = self.ledger.record_submission(archive.id, result.outcome, detail)
+        record = archives.record_submission(self.ledger, archive.id, result.outcome, detail)
         log.info(
             "archive %s %s by the archival endpoint: %s",
             archive.id,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..ledger import deletions
 from ..outbound.settings import outbound_from
 from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
 from .params import ObjectId, ObjectRef
@@ -75,13 +76,14 @@ def _deleted(
 ) -> None:
     """A deleted object is no failure (exit 0): the deletion is recorded (and announced
     once, as a job would), its archives stay, and the operator is told so."""
-    ledger.mark_deleted(
+    deletions.mark_deleted(
+        ledger,
         strategy_id,
         source_type,
         reason=reason,
         notify=outbound_from(settings).names,
     )
-    deletion = ledger.deletion(strategy_id, source_type)
+    deletion = deletions.deletion(ledger, strategy_id, source_type)
     since = f" since {deletion.deleted_at}" if deletion else ""
     by = f" by {deletion.deleted_by}" if deletion and deletion.deleted_by else ""
     click.echo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..ledger import audit
 from .base import ArchiverGroup, CommandEnv, open_existing_ledger, pass_env, warn
 from .params import AuditHead
 
@@ -29,7 +30,7 @@ def verify_command(
     """Check the hash chain and its head; exit 1 naming the first entry altered, inserted
     or removed. On success, print the head to record outside the ledger."""
     with open_existing_ledger(env.settings) as ledger:
-        check = ledger.check_audit(expect_head=expect_head)
+        check = audit.check_audit(ledger, expect_head=expect_head)
     if check.problem:
         warn(f"audit log broken: {check.problem}")
         ctx.exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import LedgerError
+from ..ledger import outbox
 from .base import ArchiverGroup, CommandEnv, open_existing_ledger, pass_env
 from .params import Uuid
 
@@ -27,18 +28,18 @@ def redeliver_command(env: CommandEnv, delivery_id: str | None, dead: bool) -> N
         raise click.UsageError("give one of --id ID or --dead")
     with open_existing_ledger(env.settings) as ledger:
         if delivery_id:
-            delivery = ledger.get_delivery(delivery_id)
+            delivery = outbox.get_delivery(ledger, delivery_id)
             if delivery is None:
                 raise LedgerError(f"no delivery {delivery_id}")
             if delivery.state is not DeliveryState.DEAD:
                 raise LedgerError(
                     f"delivery {delivery_id} is {delivery.state}, not dead: nothing to send again"
                 )
-            ids = ledger.redeliver(delivery_id=delivery_id)
+            ids = outbox.redeliver(ledger, delivery_id=delivery_id)
             if not ids:  # delivered or redelivered by someone else meanwhile
                 raise LedgerError(
                     f"delivery {delivery_id} is no longer dead: nothing to send again"
                 )
         else:
-            ids = ledger.redeliver(dead=True)
+            ids = outbox.redeliver(ledger, dead=True)
     click.echo(f"{len(ids)} dead delivery(ies) pending again, due now")

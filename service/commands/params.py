@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
+from ..ledger import queries
 
 
 class Uuid(click.ParamType):
@@ -84,7 +85,7 @@ class ObjectId(click.ParamType):
         if not path.is_file():
             raise UsageError(f"{wanted}; there is no ledger at {path} (ARCHIVER_DB)")
         with Ledger(path) as ledger:
-            found = ledger.resolve_object(text)
+            found = queries.resolve_object(ledger, text)
         if not found:
             raise UsageError(f"{wanted}; none of those in the ledger at {path} matches")
         if len(found) > 1:

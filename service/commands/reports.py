@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..errors import ArchiverError, LedgerError, UsageError
+from ..ledger import archives as ledger_archives
 from .base import (
     ArchiverCommand,
     ArchiverGroup,
@@ -142,7 +143,7 @@ def verify_archives_command(ctx: click.Context, env: CommandEnv) -> None:
     settings = env.settings
     archive_dir = absolute(settings.archive_dir)
     with open_existing_ledger(settings) as ledger:
-        archives = ledger.list_archives()
+        archives = ledger_archives.list_archives(ledger)
     if archives:  # not one MISMATCH per document: the folder itself is missing (exit 1)
         require_folder(archive_dir)
     bad = []

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import LedgerError
 from ..ledger import LOCK_TIMEOUT_SECONDS, Accepted, IncomingEvent, Ledger
+from ..ledger import events as ledger_events
 
 log = logging.getLogger("service.inbound")
 
@@ -147,7 +148,9 @@ class GroupCommit:
         """Record ``batch``, waking each request; False when the connection should be reopened."""
         healthy = True
         try:
-            results = ledger.accept_batches([p.events for p in batch], notify=self.notify)
+            results = ledger_events.accept_batches(
+                ledger, [p.events for p in batch], notify=self.notify
+            )
             for pending, result in zip(batch, results, strict=True):
                 pending.result = result
         except (LedgerError, sqlite3.OperationalError) as exc:
@@ -161,7 +164,9 @@ class GroupCommit:
             # request's failure is that request's alone.
             for pending in batch:
                 try:
-                    pending.result = ledger.accept_events(pending.events, notify=self.notify)
+                    pending.result = ledger_events.accept_events(
+                        ledger, pending.events, notify=self.notify
+                    )
                 except Exception as exc:
                     pending.error = exc
         finally:

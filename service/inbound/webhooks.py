@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..extensions import ingest, settings
+from ..ledger import present
 from ..ops import metrics
 from ..web.errors import error_response
 from ..web.jsonbody import read_json
@@ -63,7 +64,7 @@ def receive() -> tuple[Response, int]:
         accepted.ignored,
         extra={"job_ids": accepted.jobs},
     )
-    return jsonify(accepted.as_dict()), 202
+    return jsonify(present.accepted(accepted)), 202
 
 
 def _refuse(status: int, message: str, **extra: Any) -> tuple[Response, int]:

@@ -1,32 +1,29 @@
-"""The SQLite ledger: the only code that knows SQL. It offers verbs, not tables."""
+"""The SQLite ledger: the only code that knows SQL. It offers verbs, not tables.
+
+``Ledger`` is the handle (a connection, the secrets to mask); the verbs are functions
+that take it first, one module per table: ``jobs``, ``archives``, ``events``, ``outbox``,
+``audit``, ``deletions``, ``skipped``, ``gauges`` and ``queries`` (reads for reports).
+``listing`` builds their filtered listings and ``present`` their camelCase views.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from sqlite_utils import Database
-
-from .archives import ArchiveRecord, ArchiveVerbs, Submission
-from .audit import AuditEntry, AuditVerbs
-from .db import LOCK_TIMEOUT_SECONDS, close, connect, probe, transaction
-from .deletions import Deletion, DeletionVerbs
-from .events import Accepted, EventVerbs, IncomingEvent
-from .gauges import GaugeVerbs
-from .jobs import Job, JobState, JobVerbs, LeaseLost
-from .outbox import Delivery, DeliveryState, OutboxVerbs
-from .queries import QueryVerbs
-from .skipped import SkippedVerbs
-
-if TYPE_CHECKING:
-    from ..config import Settings
+from .archives import ArchiveRecord, Submission
+from .audit import AuditCheck, AuditEntry
+from .db import LOCK_TIMEOUT_SECONDS
+from .deletions import Deletion
+from .events import Accepted, Actor, IncomingEvent
+from .gauges import LedgerGauges
+from .handle import Ledger
+from .jobs import Job, JobState, LeaseLost
+from .outbox import Delivery, DeliveryState
 
 __all__ = [
     "LOCK_TIMEOUT_SECONDS",
     "Accepted",
+    "Actor",
     "ArchiveRecord",
+    "AuditCheck",
     "AuditEntry",
     "Deletion",
     "Delivery",
@@ -36,62 +33,6 @@ __all__ = [
     "JobState",
     "LeaseLost",
     "Ledger",
+    "LedgerGauges",
     "Submission",
 ]
-
-
-class Ledger(
-    ArchiveVerbs,
-    AuditVerbs,
-    DeletionVerbs,
-    EventVerbs,
-    JobVerbs,
-    GaugeVerbs,
-    OutboxVerbs,
-    QueryVerbs,
-    SkippedVerbs,
-):
-    """One process's handle on the ledger file. Open it after any fork, never before.
-
-    Every error text it stores (a job's last error, a delivery's, an endpoint's answer)
-    goes through the logs' ``redact`` with ``secrets`` first: whoever reads the ledger,
-    the admin API or a backup never sees a credential.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        *,
-        lock_timeout: float = LOCK_TIMEOUT_SECONDS,
-        secrets: Iterable[str] = (),
-    ) -> None:
-        self.path = Path(path)
-        self.secrets = tuple(s for s in secrets if s)
-        self.db: Database = connect(self.path, lock_timeout=lock_timeout)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Ledger:
-        """The ledger ``ARCHIVER_DB`` names, waiting at most ``LEDGER_LOCK_TIMEOUT_SECONDS``,
-        masking the settings' secrets in the error texts it stores."""
-        return cls(
-            settings.archiver_db,
-            lock_timeout=settings.ledger_lock_timeout_seconds,
-            secrets=settings.secrets(),
-        )
-
-    def transaction(self, *, wait: float | None = None) -> AbstractContextManager[Database]:
-        """One atomic write spanning several verbs (``wait``: a shorter lock wait, seconds)."""
-        return transaction(self.db, wait=wait)
-
-    def probe(self, *, wait: float) -> None:
-        """Commit a small real write within ``wait`` seconds (readiness), else raise."""
-        probe(self.db, wait=wait)
-
-    def close(self) -> None:
-        close(self.db)
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, utcnow
 from ..ops.logs import redact
+from . import audit, outbox
 from .db import transaction
+from .listing import listing
+
+if TYPE_CHECKING:
+    from .handle import Ledger
 
 
 class Submission(StrEnum):
@@ -55,191 +58,169 @@ class ArchiveRecord:
         values.pop("version_count", None)
         return cls(**values)
 
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready view for admin output."""
-        return {
-            "archiveId": self.id,
-            "idempotencyKey": self.idempotency_key,
-            "strategyId": self.strategy_id,
-            "sourceType": self.source_type,
-            "strategyName": self.strategy_name,
-            "versionCount": len(self.version_ids),
-            "versionIds": list(self.version_ids),
-            "archiveTimestamp": self.archive_timestamp,
-            "contentSha256": self.sha256,
-            "size": self.size,
-            "location": self.location,
-            "createdAt": self.created_at,
-            "submission": str(self.submission),
-            "submissionDetail": self.submission_detail,
-            "submissionAttempts": self.submission_attempts,
-            "submittedAt": self.submitted_at,
-        }
+
+def archived_version_ids(ledger: Ledger, strategy_id: str) -> set[str]:
+    """Ids of every version of ``strategy_id`` that some archive holds."""
+    rows = ledger.db.execute(
+        "SELECT DISTINCT version_id FROM archived_versions WHERE strategy_id = ?", [strategy_id]
+    )
+    return {r[0] for r in rows}
 
 
-class ArchiveVerbs:
-    """What has been archived, and recording new archives."""
+def find_archive(ledger: Ledger, idempotency_key: str) -> ArchiveRecord | None:
+    """The archive recorded under ``idempotency_key``, if any."""
+    return _one(ledger, "idempotency_key = ?", [idempotency_key])
 
-    db: Database
-    secrets: tuple[str, ...]  # masked in every error text stored (Ledger)
 
-    audit: Callable[..., Any]  # from AuditVerbs
-    add_event: Callable[..., Any]  # from OutboxVerbs
+def get_archive(ledger: Ledger, archive_id: str) -> ArchiveRecord | None:
+    """The archive with id ``archive_id``, if any."""
+    return _one(ledger, "id = ?", [archive_id])
 
-    def archived_version_ids(self, strategy_id: str) -> set[str]:
-        """Ids of every version of ``strategy_id`` that some archive holds."""
-        rows = self.db.execute(
-            "SELECT DISTINCT version_id FROM archived_versions WHERE strategy_id = ?", [strategy_id]
+
+def list_archives(
+    ledger: Ledger,
+    *,
+    strategy_id: str | None = None,
+    submission: Submission | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+) -> list[ArchiveRecord]:
+    """Archives, newest first, filtered as asked."""
+    sql, params = listing(
+        "SELECT * FROM archives",
+        equal=[("strategy_id", strategy_id), ("submission", submission)],
+        since=since,
+        since_columns=["created_at"],
+        order="created_at DESC, rowid DESC",
+        limit=limit,
+    )
+    return [ArchiveRecord.from_row(r) for r in ledger.db.query(sql, params)]
+
+
+def record_archive(
+    ledger: Ledger,
+    *,
+    idempotency_key: str,
+    strategy_id: str,
+    source_type: str,
+    strategy_name: str,
+    version_ids: Sequence[str],
+    archive_timestamp: str,
+    sha256: str,
+    size: int,
+    location: str,
+    submission: Submission,
+    notify: Sequence[str] = (),
+) -> ArchiveRecord:
+    """Record a stored archive, its versions, its strategy, an audit entry and its
+    completion event for each target in ``notify``, atomically."""
+    now = iso(utcnow())
+    archive_id = str(uuid.uuid4())
+    with transaction(ledger.db):
+        _upsert_strategy(ledger, strategy_id, source_type, strategy_name, now, archived=True)
+        ledger.db.table("archives").insert(
+            {
+                "id": archive_id,
+                "idempotency_key": idempotency_key,
+                "strategy_id": strategy_id,
+                "source_type": source_type,
+                "strategy_name": strategy_name,
+                "version_count": len(version_ids),
+                "version_ids": json.dumps(list(version_ids)),
+                "archive_timestamp": archive_timestamp,
+                "sha256": sha256,
+                "size": size,
+                "location": location,
+                "created_at": now,
+                "submission": str(submission),
+            }
         )
-        return {r[0] for r in rows}
-
-    def find_archive(self, idempotency_key: str) -> ArchiveRecord | None:
-        """The archive recorded under ``idempotency_key``, if any."""
-        return self._one("idempotency_key = ?", [idempotency_key])
-
-    def get_archive(self, archive_id: str) -> ArchiveRecord | None:
-        """The archive with id ``archive_id``, if any."""
-        return self._one("id = ?", [archive_id])
-
-    def list_archives(
-        self,
-        *,
-        strategy_id: str | None = None,
-        submission: Submission | None = None,
-        since: str | None = None,
-        limit: int | None = None,
-    ) -> list[ArchiveRecord]:
-        """Archives, newest first, filtered as asked."""
-        where, params = [], []
-        if strategy_id:
-            where.append("strategy_id = ?")
-            params.append(strategy_id)
-        if submission:
-            where.append("submission = ?")
-            params.append(str(submission))
-        if since:
-            where.append("created_at >= ?")
-            params.append(since)
-        sql = "SELECT * FROM archives"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, rowid DESC"
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        return [ArchiveRecord.from_row(r) for r in self.db.query(sql, params)]
-
-    def record_archive(
-        self,
-        *,
-        idempotency_key: str,
-        strategy_id: str,
-        source_type: str,
-        strategy_name: str,
-        version_ids: Sequence[str],
-        archive_timestamp: str,
-        sha256: str,
-        size: int,
-        location: str,
-        submission: Submission,
-        notify: Sequence[str] = (),
-    ) -> ArchiveRecord:
-        """Record a stored archive, its versions, its strategy, an audit entry and its
-        completion event for each target in ``notify``, atomically."""
-        now = iso(utcnow())
-        archive_id = str(uuid.uuid4())
-        with transaction(self.db):
-            self._upsert_strategy(strategy_id, source_type, strategy_name, now, archived=True)
-            self.db.table("archives").insert(
-                {
-                    "id": archive_id,
-                    "idempotency_key": idempotency_key,
-                    "strategy_id": strategy_id,
-                    "source_type": source_type,
-                    "strategy_name": strategy_name,
-                    "version_count": len(version_ids),
-                    "version_ids": json.dumps(list(version_ids)),
-                    "archive_timestamp": archive_timestamp,
-                    "sha256": sha256,
-                    "size": size,
-                    "location": location,
-                    "created_at": now,
-                    "submission": str(submission),
-                }
-            )
-            self.db.table("archived_versions").insert_all(
-                {"archive_id": archive_id, "strategy_id": strategy_id, "version_id": v}
-                for v in version_ids
-            )
-            self.audit(
-                "archive.stored",
-                strategy_id,
-                archiveId=archive_id,
-                idempotencyKey=idempotency_key,
-                versionCount=len(version_ids),
-                sha256=sha256,
-            )
-            self.add_event(
-                "strategy.archive.completed",
-                strategy_id,
-                {
-                    "strategyId": strategy_id,
-                    "strategyName": strategy_name,
-                    "sourceType": source_type,
-                    "archiveId": archive_id,
-                    "idempotencyKey": idempotency_key,
-                    "versionCount": len(version_ids),
-                    "versionIds": list(version_ids),
-                    "archiveTimestamp": archive_timestamp,
-                    "contentSha256": sha256,
-                },
-                notify,
-            )
-        record = self.get_archive(archive_id)
-        assert record is not None
-        return record
-
-    def pending_submissions(self, strategy_id: str | None = None) -> list[ArchiveRecord]:
-        """Stored archives the endpoint has not accepted yet, oldest first."""
-        sql = "submission = ?"
-        params: list[Any] = [str(Submission.PENDING)]
-        if strategy_id:
-            sql += " AND strategy_id = ?"
-            params.append(strategy_id)
-        rows = self.db.query(f"SELECT * FROM archives WHERE {sql} ORDER BY created_at", params)
-        return [ArchiveRecord.from_row(r) for r in rows]
-
-    def record_submission(
-        self, archive_id: str, outcome: Submission, detail: str | None = None
-    ) -> ArchiveRecord:
-        """Record one submission attempt's outcome and audit it; ``detail``, the endpoint's
-        own words (it may echo what it was sent, the token too), is stored redacted."""
-        if detail is not None:
-            detail = redact(detail, self.secrets)
-        now = iso(utcnow())
-        with transaction(self.db):
-            self.db.execute(
-                "UPDATE archives SET submission = ?, submission_detail = ?,"
-                " submission_attempts = submission_attempts + 1,"
-                " submitted_at = CASE WHEN ? = 'submitted' THEN ? ELSE submitted_at END"
-                " WHERE id = ?",
-                [str(outcome), detail, str(outcome), now, archive_id],
-            )
-            self.audit(f"archive.{outcome}", archive_id, detail=detail)
-        record = self.get_archive(archive_id)
-        assert record is not None
-        return record
-
-    def _upsert_strategy(
-        self, strategy_id: str, source_type: str, name: str | None, now: str, *, archived: bool
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO strategies (id, source_type, name, first_seen_at, last_archived_at)"
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET name = COALESCE(excluded.name, name),"
-            " last_archived_at = COALESCE(excluded.last_archived_at, last_archived_at)",
-            [strategy_id, source_type, name, now, now if archived else None],
+        ledger.db.table("archived_versions").insert_all(
+            {"archive_id": archive_id, "strategy_id": strategy_id, "version_id": v}
+            for v in version_ids
         )
+        audit.append(
+            ledger,
+            "archive.stored",
+            strategy_id,
+            archiveId=archive_id,
+            idempotencyKey=idempotency_key,
+            versionCount=len(version_ids),
+            sha256=sha256,
+        )
+        outbox.add_event(
+            ledger,
+            "strategy.archive.completed",
+            strategy_id,
+            {
+                "strategyId": strategy_id,
+                "strategyName": strategy_name,
+                "sourceType": source_type,
+                "archiveId": archive_id,
+                "idempotencyKey": idempotency_key,
+                "versionCount": len(version_ids),
+                "versionIds": list(version_ids),
+                "archiveTimestamp": archive_timestamp,
+                "contentSha256": sha256,
+            },
+            notify,
+        )
+    record = get_archive(ledger, archive_id)
+    assert record is not None
+    return record
 
-    def _one(self, where: str, params: list[Any]) -> ArchiveRecord | None:
-        rows = list(self.db.query(f"SELECT * FROM archives WHERE {where}", params))
-        return ArchiveRecord.from_row(rows[0]) if rows else None
+
+def pending_submissions(ledger: Ledger, strategy_id: str | None = None) -> list[ArchiveRecord]:
+    """Stored archives the endpoint has not accepted yet, oldest first."""
+    sql = "submission = ?"
+    params: list[Any] = [str(Submission.PENDING)]
+    if strategy_id:
+        sql += " AND strategy_id = ?"
+        params.append(strategy_id)
+    rows = ledger.db.query(f"SELECT * FROM archives WHERE {sql} ORDER BY created_at", params)
+    return [ArchiveRecord.from_row(r) for r in rows]
+
+
+def record_submission(
+    ledger: Ledger, archive_id: str, outcome: Submission, detail: str | None = None
+) -> ArchiveRecord:
+    """Record one submission attempt's outcome and audit it; ``detail``, the endpoint's
+    own words (it may echo what it was sent, the token too), is stored redacted."""
+    if detail is not None:
+        detail = redact(detail, ledger.secrets)
+    now = iso(utcnow())
+    with transaction(ledger.db):
+        ledger.db.execute(
+            "UPDATE archives SET submission = ?, submission_detail = ?,"
+            " submission_attempts = submission_attempts + 1,"
+            " submitted_at = CASE WHEN ? = 'submitted' THEN ? ELSE submitted_at END"
+            " WHERE id = ?",
+            [str(outcome), detail, str(outcome), now, archive_id],
+        )
+        audit.append(ledger, f"archive.{outcome}", archive_id, detail=detail)
+    record = get_archive(ledger, archive_id)
+    assert record is not None
+    return record
+
+
+def _upsert_strategy(
+    ledger: Ledger,
+    strategy_id: str,
+    source_type: str,
+    name: str | None,
+    now: str,
+    *,
+    archived: bool,
+) -> None:
+    ledger.db.execute(
+        "INSERT INTO strategies (id, source_type, name, first_seen_at, last_archived_at)"
+        " VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(id) DO UPDATE SET name = COALESCE(excluded.name, name),"
+        " last_archived_at = COALESCE(excluded.last_archived_at, last_archived_at)",
+        [strategy_id, source_type, name, now, now if archived else None],
+    )
+
+
+def _one(ledger: Ledger, where: str, params: list[Any]) -> ArchiveRecord | None:
+    rows = list(ledger.db.query(f"SELECT * FROM archives WHERE {where}", params))
+    return ArchiveRecord.from_row(rows[0]) if rows else None

@@ -19,12 +19,16 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
 from .db import transaction
+from .listing import listing
+
+if TYPE_CHECKING:
+    from .handle import Ledger
 
 GENESIS = "0" * 64
 
@@ -40,6 +44,10 @@ SELECT max(
 """
 
 
+# An entry's columns, in the order AuditEntry.from_row takes them.
+AUDIT_COLUMNS = "seq, at, action, subject, detail, prev_hash, hash"
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     seq: int
@@ -50,6 +58,12 @@ class AuditEntry:
     prev_hash: str
     hash: str
 
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> AuditEntry:
+        """An entry from a row of ``AUDIT_COLUMNS``, its detail decoded."""
+        seq, at, action, subject, detail, prev_hash, digest = row
+        return cls(seq, at, action, subject, json.loads(detail), prev_hash, digest)
+
 
 def entry_hash(
     prev_hash: str, seq: int, at: str, action: str, subject: str | None, detail: str
@@ -59,79 +73,72 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class AuditVerbs:
-    """Appending to and checking the audit log. Call ``audit`` inside the write it records."""
+def append(ledger: Ledger, action: str, subject: str | None = None, **detail: Any) -> AuditEntry:
+    """Append one entry, inside the caller's transaction when there is one."""
+    return append_many(ledger, [(action, subject, detail)])[0]
 
-    db: Database
 
-    def audit(self, action: str, subject: str | None = None, **detail: Any) -> AuditEntry:
-        """Append one entry, inside the caller's transaction when there is one."""
-        return self.audit_many([(action, subject, detail)])[0]
+def append_many(
+    ledger: Ledger, entries: Sequence[tuple[str, str | None, dict[str, Any]]]
+) -> list[AuditEntry]:
+    """Append several entries with one read of the chain's end and one insert."""
+    appended: list[AuditEntry] = []
+    with transaction(ledger.db):
+        seq, prev = ledger.db.execute(_CHAIN_END, [GENESIS]).fetchone()
+        at = iso(utcnow())
+        rows = []
+        for action, subject, detail in entries:
+            seq += 1
+            text = json.dumps(detail, sort_keys=True, separators=(",", ":"))
+            digest = entry_hash(prev, seq, at, action, subject, text)
+            rows.append((seq, at, action, subject, text, prev, digest))
+            appended.append(AuditEntry(seq, at, action, subject, detail, prev, digest))
+            prev = digest
+        ledger.db.conn.executemany(
+            "INSERT INTO audit_log (seq, at, action, subject, detail, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return appended
 
-    def audit_many(
-        self, entries: Sequence[tuple[str, str | None, dict[str, Any]]]
-    ) -> list[AuditEntry]:
-        """Append several entries with one read of the chain's end and one insert."""
-        appended: list[AuditEntry] = []
-        with transaction(self.db):
-            seq, prev = self.db.execute(_CHAIN_END, [GENESIS]).fetchone()
-            at = iso(utcnow())
-            rows = []
-            for action, subject, detail in entries:
-                seq += 1
-                text = json.dumps(detail, sort_keys=True, separators=(",", ":"))
-                digest = entry_hash(prev, seq, at, action, subject, text)
-                rows.append((seq, at, action, subject, text, prev, digest))
-                appended.append(AuditEntry(seq, at, action, subject, detail, prev, digest))
-                prev = digest
-            self.db.conn.executemany(
-                "INSERT INTO audit_log (seq, at, action, subject, detail, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-        return appended
 
-    def audit_entries(
-        self, *, subject: str | None = None, limit: int | None = None
-    ) -> list[AuditEntry]:
-        """Entries in order, optionally only those about ``subject``."""
-        sql = "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit_log"
-        params: list[Any] = []
-        if subject:
-            sql += " WHERE subject = ?"
-            params.append(subject)
-        sql += " ORDER BY seq"
-        if limit:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [
-            AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
-            for r in self.db.execute(sql, params)
-        ]
+def audit_entries(
+    ledger: Ledger, *, subject: str | None = None, limit: int | None = None
+) -> list[AuditEntry]:
+    """Entries in order, optionally only those about ``subject``."""
+    sql, params = listing(
+        f"SELECT {AUDIT_COLUMNS} FROM audit_log",
+        equal=[("subject", subject)],
+        order="seq",
+        limit=limit,
+    )
+    return [AuditEntry.from_row(r) for r in ledger.db.execute(sql, params)]
 
-    def verify_audit(self) -> tuple[int, str | None]:
-        """(entries checked, description of the first problem or None): ``check_audit``'s
-        verdict without the head."""
-        check = self.check_audit()
-        return check.entries, check.problem
 
-    def check_audit(self, *, expect_head: tuple[int, str] | None = None) -> AuditCheck:
-        """Walk the chain, then hold its end against ``audit_head``, ``sqlite_sequence`` and,
-        when given, a (seq, hash) head recorded outside the ledger earlier.
+def verify_audit(ledger: Ledger) -> tuple[int, str | None]:
+    """(entries checked, description of the first problem or None): ``check_audit``'s
+    verdict without the head."""
+    check = check_audit(ledger)
+    return check.entries, check.problem
 
-        All of it is read in one snapshot, so appends running meanwhile do not count as a
-        mismatch between the rows and the records of their end.
-        """
-        with _snapshot(self.db):
-            walk = _walk(self.db)
-            if walk.problem:
-                return walk
-            problem = (
-                _against_anchor(self.db, walk)
-                or _against_sequence(self.db, walk)
-                or _against_recorded(self.db, walk, expect_head)
-            )
-        return AuditCheck(walk.entries, walk.head_seq, walk.head_hash, problem)
+
+def check_audit(ledger: Ledger, *, expect_head: tuple[int, str] | None = None) -> AuditCheck:
+    """Walk the chain, then hold its end against ``audit_head``, ``sqlite_sequence`` and,
+    when given, a (seq, hash) head recorded outside the ledger earlier.
+
+    All of it is read in one snapshot, so appends running meanwhile do not count as a
+    mismatch between the rows and the records of their end.
+    """
+    with _snapshot(ledger.db):
+        walk = _walk(ledger.db)
+        if walk.problem:
+            return walk
+        problem = (
+            _against_anchor(ledger.db, walk)
+            or _against_sequence(ledger.db, walk)
+            or _against_recorded(ledger.db, walk, expect_head)
+        )
+    return AuditCheck(walk.entries, walk.head_seq, walk.head_hash, problem)
 
 
 @dataclass(frozen=True)
@@ -169,9 +176,7 @@ def _walk(db: Database) -> AuditCheck:
     prev = GENESIS
     expected_seq = 1
     count = 0
-    rows = db.execute(
-        "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq"
-    )
+    rows = db.execute(f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq")
     try:
         for seq, at, action, subject, detail, prev_hash, digest in rows:
             count += 1

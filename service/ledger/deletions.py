@@ -8,15 +8,17 @@ transaction when there is one (the inbound path marks inside its accept transact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, parse_iso, utcnow
+from . import audit, outbox
 from .db import transaction
+
+if TYPE_CHECKING:
+    from .handle import Ledger
 
 DELETED_EVENT = "strategy.deleted"
 
@@ -39,146 +41,147 @@ def _when(at: str | datetime | None) -> str:
     return iso(at if isinstance(at, datetime) else parse_iso(at))
 
 
-class DeletionVerbs:
-    """Marking objects deleted or live, and asking which ones are."""
+def mark_deleted(
+    ledger: Ledger,
+    strategy_id: str,
+    source_type: str,
+    *,
+    at: str | datetime | None = None,
+    by: str | None = None,
+    reason: str,
+    notify: Sequence[str] = (),
+) -> bool:
+    """Mark the object deleted; True when it was live until now.
 
-    db: Database
-    audit: Callable[..., Any]  # from AuditVerbs
-    add_event: Callable[..., Any]  # from OutboxVerbs
+    Only that change writes: an audit entry, one ``strategy.deleted`` event to each
+    target in ``notify``, and the end (``deleted``) of the jobs waiting for it. Marking
+    an object already deleted changes nothing, so a repeated deletion announces nothing.
+    """
+    when = _when(at)
+    with transaction(ledger.db):
+        _ensure_row(ledger, strategy_id, source_type, when)
+        changed = ledger.db.execute(
+            "UPDATE strategy_sources SET deleted_at = ?, deleted_by = ?, deleted_reason = ?"
+            " WHERE strategy_id = ? AND source_type = ? AND deleted_at IS NULL",
+            [when, by, reason, strategy_id, source_type],
+        ).rowcount
+        if not changed:
+            return False
+        ledger.db.execute(
+            "UPDATE jobs SET state = 'deleted', finished_at = ?, last_error = NULL,"
+            " result = ? WHERE strategy_id = ? AND source_type = ? AND state = 'waiting'",
+            [iso(utcnow()), '{"deleted": true}', strategy_id, source_type],
+        )
+        audit.append(
+            ledger,
+            "strategy.deleted",
+            strategy_id,
+            sourceType=source_type,
+            deletedAt=when,
+            deletedBy=by,
+            reason=reason,
+        )
+        data: dict[str, Any] = {"strategyId": strategy_id}
+        name = _name(ledger, strategy_id)
+        if name:
+            data["strategyName"] = name
+        data |= {"sourceType": source_type, "deletedAt": when}
+        if by:
+            data["deletedBy"] = by
+        outbox.add_event(ledger, DELETED_EVENT, strategy_id, data, notify)
+        return True
 
-    def mark_deleted(
-        self,
-        strategy_id: str,
-        source_type: str,
-        *,
-        at: str | datetime | None = None,
-        by: str | None = None,
-        reason: str,
-        notify: Sequence[str] = (),
-    ) -> bool:
-        """Mark the object deleted; True when it was live until now.
 
-        Only that change writes: an audit entry, one ``strategy.deleted`` event to each
-        target in ``notify``, and the end (``deleted``) of the jobs waiting for it. Marking
-        an object already deleted changes nothing, so a repeated deletion announces nothing.
-        """
-        when = _when(at)
-        with transaction(self.db):
-            self._ensure_row(strategy_id, source_type, when)
-            changed = self.db.execute(
-                "UPDATE strategy_sources SET deleted_at = ?, deleted_by = ?, deleted_reason = ?"
-                " WHERE strategy_id = ? AND source_type = ? AND deleted_at IS NULL",
-                [when, by, reason, strategy_id, source_type],
-            ).rowcount
-            if not changed:
-                return False
-            self.db.execute(
-                "UPDATE jobs SET state = 'deleted', finished_at = ?, last_error = NULL,"
-                " result = ? WHERE strategy_id = ? AND source_type = ? AND state = 'waiting'",
-                [iso(utcnow()), '{"deleted": true}', strategy_id, source_type],
+def mark_live(ledger: Ledger, strategy_id: str, source_type: str, *, reason: str) -> bool:
+    """Genesys shows the object (again): clear its deletion and remember it was seen.
+
+    True when it was marked deleted until now (then an audit entry says why it is back).
+    """
+    return bool(mark_seen(ledger, [(strategy_id, source_type)], reason=reason))
+
+
+def mark_seen(ledger: Ledger, objects: Iterable[tuple[str, str]], *, reason: str) -> int:
+    """Objects Genesys listed or answered for: seen now, deleted no longer, in one write.
+
+    Return how many were deleted until now.
+    """
+    revived = 0
+    now = iso(utcnow())
+    with transaction(ledger.db):
+        for strategy_id, source_type in objects:
+            _ensure_row(ledger, strategy_id, source_type, now)
+            row = ledger.db.execute(
+                "SELECT deleted_at FROM strategy_sources WHERE strategy_id = ? AND source_type = ?",
+                [strategy_id, source_type],
+            ).fetchone()
+            ledger.db.execute(
+                "UPDATE strategy_sources SET seen_at = ?, deleted_at = NULL,"
+                " deleted_by = NULL, deleted_reason = NULL"
+                " WHERE strategy_id = ? AND source_type = ?",
+                [now, strategy_id, source_type],
             )
-            self.audit(
-                "strategy.deleted",
-                strategy_id,
-                sourceType=source_type,
-                deletedAt=when,
-                deletedBy=by,
-                reason=reason,
-            )
-            data: dict[str, Any] = {"strategyId": strategy_id}
-            name = self._name(strategy_id)
-            if name:
-                data["strategyName"] = name
-            data |= {"sourceType": source_type, "deletedAt": when}
-            if by:
-                data["deletedBy"] = by
-            self.add_event(DELETED_EVENT, strategy_id, data, notify)
-            return True
-
-    def mark_live(self, strategy_id: str, source_type: str, *, reason: str) -> bool:
-        """Genesys shows the object (again): clear its deletion and remember it was seen.
-
-        True when it was marked deleted until now (then an audit entry says why it is back).
-        """
-        return bool(self.mark_seen([(strategy_id, source_type)], reason=reason))
-
-    def mark_seen(self, objects: Iterable[tuple[str, str]], *, reason: str) -> int:
-        """Objects Genesys listed or answered for: seen now, deleted no longer, in one write.
-
-        Return how many were deleted until now.
-        """
-        revived = 0
-        now = iso(utcnow())
-        with transaction(self.db):
-            for strategy_id, source_type in objects:
-                self._ensure_row(strategy_id, source_type, now)
-                row = self.db.execute(
-                    "SELECT deleted_at FROM strategy_sources"
-                    " WHERE strategy_id = ? AND source_type = ?",
-                    [strategy_id, source_type],
-                ).fetchone()
-                self.db.execute(
-                    "UPDATE strategy_sources SET seen_at = ?, deleted_at = NULL,"
-                    " deleted_by = NULL, deleted_reason = NULL"
-                    " WHERE strategy_id = ? AND source_type = ?",
-                    [now, strategy_id, source_type],
+            if row[0] is not None:
+                revived += 1
+                audit.append(
+                    ledger,
+                    "strategy.live",
+                    strategy_id,
+                    sourceType=source_type,
+                    reason=reason,
+                    deletedAt=row[0],
                 )
-                if row[0] is not None:
-                    revived += 1
-                    self.audit(
-                        "strategy.live",
-                        strategy_id,
-                        sourceType=source_type,
-                        reason=reason,
-                        deletedAt=row[0],
-                    )
-        return revived
+    return revived
 
-    def deletion(self, strategy_id: str, source_type: str) -> Deletion | None:
-        """The object's deletion, or None while it is live (or unknown)."""
-        row = self.db.execute(
-            "SELECT deleted_at, deleted_by, deleted_reason FROM strategy_sources"
-            " WHERE strategy_id = ? AND source_type = ? AND deleted_at IS NOT NULL",
-            [strategy_id, source_type],
-        ).fetchone()
-        if row is None:
-            return None
-        return Deletion(strategy_id, source_type, row[0], row[1], row[2] or "")
 
-    def knows(self, strategy_id: str, source_type: str) -> bool:
-        """Whether Genesys ever showed us the object: an archive of it, a discovery or a
-        successful read listed it, or it was marked deleted. Only then does a 404 mean
-        "deleted" rather than "no such object"."""
-        row = self.db.execute(
-            "SELECT EXISTS (SELECT 1 FROM archives WHERE strategy_id = ? AND source_type = ?)"
-            " OR EXISTS (SELECT 1 FROM strategy_sources WHERE strategy_id = ?"
-            " AND source_type = ? AND (seen_at IS NOT NULL OR deleted_at IS NOT NULL))",
-            [strategy_id, source_type, strategy_id, source_type],
-        ).fetchone()
-        return bool(row[0])
+def deletion(ledger: Ledger, strategy_id: str, source_type: str) -> Deletion | None:
+    """The object's deletion, or None while it is live (or unknown)."""
+    row = ledger.db.execute(
+        "SELECT deleted_at, deleted_by, deleted_reason FROM strategy_sources"
+        " WHERE strategy_id = ? AND source_type = ? AND deleted_at IS NOT NULL",
+        [strategy_id, source_type],
+    ).fetchone()
+    if row is None:
+        return None
+    return Deletion(strategy_id, source_type, row[0], row[1], row[2] or "")
 
-    def deleted_objects(self) -> list[Deletion]:
-        """Every object marked deleted, most recently deleted first."""
-        rows = self.db.execute(
-            "SELECT strategy_id, source_type, deleted_at, deleted_by, deleted_reason"
-            " FROM strategy_sources WHERE deleted_at IS NOT NULL"
-            " ORDER BY deleted_at DESC, strategy_id"
-        )
-        return [Deletion(r[0], r[1], r[2], r[3], r[4] or "") for r in rows]
 
-    def _ensure_row(self, strategy_id: str, source_type: str, now: str) -> None:
-        """The object's rows, as ``enqueue`` makes them (strategies keeps one per id)."""
-        self.db.execute(
-            "INSERT INTO strategies (id, source_type, first_seen_at) VALUES (?, ?, ?)"
-            " ON CONFLICT(id) DO NOTHING",
-            [strategy_id, source_type, now],
-        )
-        self.db.execute(
-            "INSERT INTO strategy_sources (strategy_id, source_type, first_seen_at)"
-            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [strategy_id, source_type, now],
-        )
+def knows(ledger: Ledger, strategy_id: str, source_type: str) -> bool:
+    """Whether Genesys ever showed us the object: an archive of it, a discovery or a
+    successful read listed it, or it was marked deleted. Only then does a 404 mean
+    "deleted" rather than "no such object"."""
+    row = ledger.db.execute(
+        "SELECT EXISTS (SELECT 1 FROM archives WHERE strategy_id = ? AND source_type = ?)"
+        " OR EXISTS (SELECT 1 FROM strategy_sources WHERE strategy_id = ?"
+        " AND source_type = ? AND (seen_at IS NOT NULL OR deleted_at IS NOT NULL))",
+        [strategy_id, source_type, strategy_id, source_type],
+    ).fetchone()
+    return bool(row[0])
 
-    def _name(self, strategy_id: str) -> str | None:
-        row = self.db.execute("SELECT name FROM strategies WHERE id = ?", [strategy_id]).fetchone()
-        return row[0] if row and row[0] else None
+
+def deleted_objects(ledger: Ledger) -> list[Deletion]:
+    """Every object marked deleted, most recently deleted first."""
+    rows = ledger.db.execute(
+        "SELECT strategy_id, source_type, deleted_at, deleted_by, deleted_reason"
+        " FROM strategy_sources WHERE deleted_at IS NOT NULL"
+        " ORDER BY deleted_at DESC, strategy_id"
+    )
+    return [Deletion(r[0], r[1], r[2], r[3], r[4] or "") for r in rows]
+
+
+def _ensure_row(ledger: Ledger, strategy_id: str, source_type: str, now: str) -> None:
+    """The object's rows, as ``enqueue`` makes them (strategies keeps one per id)."""
+    ledger.db.execute(
+        "INSERT INTO strategies (id, source_type, first_seen_at) VALUES (?, ?, ?)"
+        " ON CONFLICT(id) DO NOTHING",
+        [strategy_id, source_type, now],
+    )
+    ledger.db.execute(
+        "INSERT INTO strategy_sources (strategy_id, source_type, first_seen_at)"
+        " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [strategy_id, source_type, now],
+    )
+
+
+def _name(ledger: Ledger, strategy_id: str) -> str | None:
+    row = ledger.db.execute("SELECT name FROM strategies WHERE id = ?", [strategy_id]).fetchone()
+    return row[0] if row and row[0] else None

@@ -7,8 +7,10 @@ from the ledger on each scrape rather than kept in a process's memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from .handle import Ledger
 
 
 @dataclass(frozen=True)
@@ -22,20 +24,15 @@ class LedgerGauges:
     last_archive_at: str | None  # when an archive last became final (submitted or local)
 
 
-class GaugeVerbs:
-    """The ledger's gauges, read in one statement so that they agree with each other."""
-
-    db: Database
-
-    def ledger_gauges(self) -> LedgerGauges:
-        """Counts of waiting and running jobs and pending deliveries, and two times."""
-        row = self.db.execute(
-            "SELECT"
-            " (SELECT count(*) FROM jobs WHERE state = 'waiting'),"
-            " (SELECT count(*) FROM jobs WHERE state = 'running'),"
-            " (SELECT min(created_at) FROM jobs WHERE state = 'waiting'),"
-            " (SELECT count(*) FROM deliveries WHERE state = 'pending'),"
-            " (SELECT max(CASE WHEN submission = 'submitted' THEN submitted_at"
-            "  ELSE created_at END) FROM archives WHERE submission IN ('submitted', 'local'))"
-        ).fetchone()
-        return LedgerGauges(int(row[0]), int(row[1]), row[2], int(row[3]), row[4])
+def ledger_gauges(ledger: Ledger) -> LedgerGauges:
+    """Counts of waiting and running jobs and pending deliveries, and two times."""
+    row = ledger.db.execute(
+        "SELECT"
+        " (SELECT count(*) FROM jobs WHERE state = 'waiting'),"
+        " (SELECT count(*) FROM jobs WHERE state = 'running'),"
+        " (SELECT min(created_at) FROM jobs WHERE state = 'waiting'),"
+        " (SELECT count(*) FROM deliveries WHERE state = 'pending'),"
+        " (SELECT max(CASE WHEN submission = 'submitted' THEN submitted_at"
+        "  ELSE created_at END) FROM archives WHERE submission IN ('submitted', 'local'))"
+    ).fetchone()
+    return LedgerGauges(int(row[0]), int(row[1]), row[2], int(row[3]), row[4])

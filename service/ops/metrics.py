@@ -27,6 +27,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..clock import parse_iso, utcnow
 from ..http import on_response
+from ..ledger import gauges
 from .multiprocess import folder_in_use
 
 if TYPE_CHECKING:
@@ -227,7 +228,7 @@ class LedgerCollector:
 
     def collect(self) -> Iterator[Metric]:
         """The ledger's gauges as they are now."""
-        found = self.ledger.ledger_gauges()
+        found = gauges.ledger_gauges(self.ledger)
         now = utcnow()
         oldest = 0.0
         if found.oldest_waiting_created_at:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from ..archive.job import describe
 from ..backoff import Backoff
-from ..ledger import Delivery, DeliveryState, Ledger
+from ..ledger import Delivery, DeliveryState, Ledger, outbox
 from ..ops.metrics import count_delivery
 from .deliver import Attempt, AttemptOutcome, Deliverer
 
@@ -97,8 +97,8 @@ class DeliveryLane:
 
     def step(self) -> bool:
         """Attempt one due delivery and record its outcome; False when none was due."""
-        delivery = self.ledger.claim_delivery(
-            self.owner, lease_seconds=self.lease_seconds, targets=self.targets
+        delivery = outbox.claim_delivery(
+            self.ledger, self.owner, lease_seconds=self.lease_seconds, targets=self.targets
         )
         if delivery is None:
             return False
@@ -108,7 +108,8 @@ class DeliveryLane:
         attempts = delivery.attempts + 1
         state, retry_in = decide(attempt, attempts, self.schedule)
         detail = attempt.detail or ""  # stored and logged redacted (ledger, log formatter)
-        recorded = self.ledger.record_attempt(
+        recorded = outbox.record_attempt(
+            self.ledger,
             delivery.id,
             self.owner,
             outcome=state,
@@ -165,8 +166,8 @@ class DeliveryLane:
         def renew() -> None:
             while not done.wait(self.lease_seconds / 3):
                 try:
-                    held = self.ledger.extend_delivery_lease(
-                        delivery.id, self.owner, lease_seconds=self.lease_seconds
+                    held = outbox.extend_delivery_lease(
+                        self.ledger, delivery.id, self.owner, lease_seconds=self.lease_seconds
                     )
                 except Exception as exc:  # busy or failing for a moment: try next time
                     log.warning(

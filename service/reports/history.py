@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..ledger import AuditEntry, Ledger
+from ..ledger import Ledger, archives, events, jobs, outbox, present, queries
 from . import Row
 from .verify import audit_chain, verified_matrix
+
+# What the history shows of each event, in order.
+_EVENT_COLUMNS = ("id", "received_at", "topic", "outcome", "reason", "job_id", "correlation_id")
 
 
 def strategy_history(ledger: Ledger, archive_dir: Path, strategy_id: str) -> Row | None:
@@ -21,18 +24,18 @@ def strategy_history(ledger: Ledger, archive_dir: Path, strategy_id: str) -> Row
     document that fails, or that disagrees with the ledger, is listed in ``problems``, as
     is a broken audit chain.
     """
-    known = ledger.list_strategies(strategy_id=strategy_id, limit=1)
-    events_found = ledger.list_events(strategy_id=strategy_id, limit=None)
+    known = queries.list_strategies(ledger, strategy_id=strategy_id, limit=1)
+    events_found = events.list_events(ledger, strategy_id=strategy_id, limit=None)
     if not known and not events_found:
         return None
-    records = list(reversed(ledger.list_archives(strategy_id=strategy_id)))
+    records = list(reversed(archives.list_archives(ledger, strategy_id=strategy_id)))
     problems: list[str] = []
     versions: dict[str, Row] = {}
     archive_rows = []
     for record in records:
         row = {
             key: value
-            for key, value in record.as_dict().items()
+            for key, value in present.archive(record).items()
             if key not in ("strategyId", "sourceType", "strategyName")
         }
         matrix, problem = verified_matrix(archive_dir, record.location, record.sha256)
@@ -65,8 +68,10 @@ def strategy_history(ledger: Ledger, archive_dir: Path, strategy_id: str) -> Row
                     originalAuthor=tags.get("originalAuthor"),
                     verified=True,
                 )
-    jobs_found = list(reversed(ledger.list_jobs(strategy_id=strategy_id, limit=None)))
-    deliveries_found = list(reversed(ledger.list_deliveries(strategy_id=strategy_id, limit=None)))
+    jobs_found = list(reversed(jobs.list_jobs(ledger, strategy_id=strategy_id, limit=None)))
+    deliveries_found = list(
+        reversed(outbox.list_deliveries(ledger, strategy_id=strategy_id, limit=None))
+    )
     subjects = {strategy_id}
     subjects |= {r.id for r in records}
     subjects |= {d.event_id for d in deliveries_found} | {d.id for d in deliveries_found}
@@ -93,10 +98,13 @@ def strategy_history(ledger: Ledger, archive_dir: Path, strategy_id: str) -> Row
             )
         ],
         "archives": archive_rows,
-        "events": [_event_row(e) for e in reversed(events_found)],
-        "jobs": [j.as_dict() for j in jobs_found],
-        "deliveries": [d.as_dict() for d in deliveries_found],
-        "audit": [_audit_row(e) for e in ledger.audit_about(sorted(subjects))],
+        "events": [present.event(e, _EVENT_COLUMNS) for e in reversed(events_found)],
+        "jobs": [present.job(j) for j in jobs_found],
+        "deliveries": [present.delivery(d) for d in deliveries_found],
+        "audit": [
+            present.audit_entry(e, hashes=False)
+            for e in queries.audit_about(ledger, sorted(subjects))
+        ],
         "auditChain": chain,
         "problems": problems,
     }
@@ -112,26 +120,4 @@ def _unverified_version(version_id: str, order: tuple[int, int]) -> Row:
         "originalAuthor": None,
         "verified": False,  # True once a document that passes its SHA-256 check describes it
         "archives": [],
-    }
-
-
-def _audit_row(entry: AuditEntry) -> Row:
-    return {
-        "seq": entry.seq,
-        "at": entry.at,
-        "action": entry.action,
-        "subject": entry.subject,
-        "detail": entry.detail,
-    }
-
-
-def _event_row(r: Row) -> Row:
-    return {
-        "eventId": r["id"],
-        "receivedAt": r["received_at"],
-        "topic": r["topic"],
-        "outcome": r["outcome"],
-        "reason": r["reason"],
-        "jobId": r["job_id"],
-        "correlationId": r["correlation_id"],
     }

@@ -11,7 +11,11 @@ from collections.abc import Callable
 
 from ..clock import iso, parse_iso
 from ..errors import UsageError
-from ..ledger import DeliveryState, JobState, Ledger, Submission
+from ..ledger import DeliveryState, JobState, Ledger, Submission, outbox, present, queries
+from ..ledger import archives as ledger_archives
+from ..ledger import events as ledger_events
+from ..ledger import jobs as ledger_jobs
+from ..ledger import skipped as ledger_skipped
 from . import Row
 
 DEFAULT_LIMIT = 100
@@ -35,27 +39,10 @@ def strategies(
 ) -> list[Row]:
     """Known strategies with their counts; ``since``: first seen or last archived since."""
     _check_status("strategies", status)
-    found = ledger.list_strategies(strategy_id=strategy_id, since=since, limit=limit)
+    found = queries.list_strategies(ledger, strategy_id=strategy_id, since=since, limit=limit)
     # Version entries the last run left out (contract section 3), each with its reason.
-    skipped = ledger.skipped_versions([r["id"] for r in found])
-    return [
-        {
-            "strategyId": r["id"],
-            "sourceType": r["source_type"],
-            "name": r["name"],
-            "archives": r["archives"],
-            "jobs": r["jobs"],
-            "deadJobs": r["dead_jobs"],
-            # Deleted in Genesys (contract section 11): passed over by the sweep.
-            "state": "deleted" if r["deleted_at"] else "live",
-            "deletedAt": r["deleted_at"],
-            "deletedBy": r["deleted_by"],
-            "firstSeenAt": r["first_seen_at"],
-            "lastArchivedAt": r["last_archived_at"],
-            "skipped": skipped.get(r["id"], []),
-        }
-        for r in found
-    ]
+    skipped = ledger_skipped.skipped_versions(ledger, [r["id"] for r in found])
+    return [present.strategy(r, skipped.get(r["id"], [])) for r in found]
 
 
 def archives(
@@ -68,13 +55,14 @@ def archives(
 ) -> list[Row]:
     """Archives; ``status`` is the submission state (pending, submitted, rejected, local)."""
     _check_status("archives", status)
-    found = ledger.list_archives(
+    found = ledger_archives.list_archives(
+        ledger,
         strategy_id=strategy_id,
         submission=Submission(status) if status else None,
         since=since,
         limit=limit,
     )
-    return [a.as_dict() for a in found]
+    return [present.archive(a) for a in found]
 
 
 def jobs(
@@ -87,8 +75,10 @@ def jobs(
 ) -> list[Row]:
     """Archive jobs; ``status`` is the job state."""
     _check_status("jobs", status)
-    found = ledger.list_jobs(strategy_id=strategy_id, state=status, since=since, limit=limit)
-    return [j.as_dict() for j in found]
+    found = ledger_jobs.list_jobs(
+        ledger, strategy_id=strategy_id, state=status, since=since, limit=limit
+    )
+    return [present.job(j) for j in found]
 
 
 def events(
@@ -102,24 +92,10 @@ def events(
     """Inbound notifications as recorded (without their bodies)."""
     _check_status("events", status)
     return [
-        {
-            "eventId": r["id"],
-            "receivedAt": r["received_at"],
-            "topic": r["topic"],
-            "sourceType": r["source_type"],
-            "strategyId": r["strategy_id"],
-            "outcome": r["outcome"],
-            "reason": r["reason"],
-            "jobId": r["job_id"],
-            "correlationId": r["correlation_id"],
-            "eventbridgeId": r["eventbridge_id"],
-            # Who made the change, as the event says (audit user and client, flow operation).
-            "userId": r["user_id"],
-            "userName": r["user_name"],
-            "clientId": r["client_id"],
-            "clientName": r["client_name"],
-        }
-        for r in ledger.list_events(strategy_id=strategy_id, since=since, limit=limit)
+        present.event(r)
+        for r in ledger_events.list_events(
+            ledger, strategy_id=strategy_id, since=since, limit=limit
+        )
     ]
 
 
@@ -133,8 +109,10 @@ def deliveries(
 ) -> list[Row]:
     """Outbound deliveries, one per event and target; ``status`` is the delivery state."""
     _check_status("deliveries", status)
-    found = ledger.list_deliveries(state=status, strategy_id=strategy_id, since=since, limit=limit)
-    return [d.as_dict() for d in found]
+    found = outbox.list_deliveries(
+        ledger, state=status, strategy_id=strategy_id, since=since, limit=limit
+    )
+    return [present.delivery(d) for d in found]
 
 
 def audit(
@@ -148,16 +126,8 @@ def audit(
     """Audit log entries; ``strategy_id`` keeps the entries whose subject it is."""
     _check_status("audit", status)
     return [
-        {
-            "seq": e.seq,
-            "at": e.at,
-            "action": e.action,
-            "subject": e.subject,
-            "detail": e.detail,
-            "prevHash": e.prev_hash,
-            "hash": e.hash,
-        }
-        for e in ledger.list_audit(subject=strategy_id, since=since, limit=limit)
+        present.audit_entry(e)
+        for e in queries.list_audit(ledger, subject=strategy_id, since=since, limit=limit)
     ]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import iso, utcnow
-from ..ledger import DeliveryState, Ledger, Submission
+from ..ledger import DeliveryState, Ledger, Submission, archives, jobs, outbox, present, queries
 from . import Row
 from .verify import audit_chain, verified_matrix
 
@@ -38,7 +38,7 @@ def daily_summary(
     start, end = iso(start_at), iso(start_at + timedelta(days=1))
     attention: list[Row] = []
 
-    made = [a for a in reversed(ledger.list_archives(since=start)) if a.created_at < end]
+    made = [a for a in reversed(archives.list_archives(ledger, since=start)) if a.created_at < end]
     archive_rows = []
     for record in made:
         _, problem = verified_matrix(archive_dir, record.location, record.sha256)
@@ -65,13 +65,13 @@ def daily_summary(
         counts["archives"] += 1
         counts["versions"] += len(record.version_ids)
 
-    entries = ledger.audit_between(start, end)
+    entries = queries.audit_between(ledger, start, end)
     actions: dict[str, list[Any]] = {}
     for entry in entries:
         actions.setdefault(entry.action, []).append(entry)
     dead_jobs = []
     for entry in actions.get("job.dead", []):
-        job = ledger.get_job(entry.detail["jobId"])
+        job = jobs.get_job(ledger, entry.detail["jobId"])
         dead_jobs.append(
             {
                 "jobId": entry.detail["jobId"],
@@ -99,10 +99,10 @@ def daily_summary(
         row["failedTries"] += 1
         row["lastError"] = entry.detail.get("error")
     for job_id, row in retried.items():
-        job = ledger.get_job(job_id)
+        job = jobs.get_job(ledger, job_id)
         row["state"] = str(job.state) if job else None
 
-    received = ledger.events_between(start, end)
+    received = queries.events_between(ledger, start, end)
     ignored_reasons: dict[str, int] = {}
     for event in received:
         if event["outcome"] == "ignored":  # queued and deleted were accepted
@@ -110,14 +110,16 @@ def daily_summary(
             ignored_reasons[reason] = ignored_reasons.get(reason, 0) + 1
 
     touched = {
-        d.id: d for d in ledger.list_deliveries(since=start, limit=None) if d.created_at < end
+        d.id: d
+        for d in outbox.list_deliveries(ledger, since=start, limit=None)
+        if d.created_at < end
     }
     for entry in entries:
         delivery_id = (
             entry.detail.get("deliveryId") if entry.action.startswith("delivery.") else None
         )
         if delivery_id and delivery_id not in touched:
-            found = ledger.get_delivery(delivery_id)
+            found = outbox.get_delivery(ledger, delivery_id)
             if found is not None:
                 touched[delivery_id] = found
     by_target: dict[str, dict[str, int]] = {}
@@ -126,7 +128,7 @@ def daily_summary(
         counts = by_target.setdefault(delivery.target, {str(s): 0 for s in DeliveryState})
         counts[str(delivery.state)] += 1
         if delivery.state is DeliveryState.DEAD:
-            dead_deliveries.append(delivery.as_dict())
+            dead_deliveries.append(present.delivery(delivery))
             attention.append(
                 _attention(
                     "dead-delivery",
@@ -137,8 +139,10 @@ def daily_summary(
             )
 
     overdue = iso(now - PENDING_TOO_LONG)
-    outstanding = ledger.list_archives(submission=Submission.REJECTED) + [
-        a for a in ledger.list_archives(submission=Submission.PENDING) if a.created_at < overdue
+    outstanding = archives.list_archives(ledger, submission=Submission.REJECTED) + [
+        a
+        for a in archives.list_archives(ledger, submission=Submission.PENDING)
+        if a.created_at < overdue
     ]
     for record in sorted(outstanding, key=lambda a: (a.created_at, a.id)):
         attention.append(

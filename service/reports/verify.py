@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import StorageError
-from ..ledger import Ledger
+from ..ledger import Ledger, audit
 from . import Row
 
 
@@ -32,7 +32,7 @@ def verified_matrix(
 
 def audit_chain(ledger: Ledger) -> Row:
     """The same check as ``archiver audit verify``, with the head to record when intact."""
-    check = ledger.check_audit()
+    check = audit.check_audit(ledger)
     intact = check.problem is None
     return {
         "entries": check.entries,

@@ -18,6 +18,7 @@ from ..errors import StorageError
 from ..extensions import ledger, settings
 from ..ids import check_uuid
 from ..inbound.auth import bearer_token
+from ..ledger import archives, audit, jobs, present
 from ..validation import problems
 from .errors import error_response
 from .jsonbody import read_json
@@ -66,13 +67,14 @@ def request_archive() -> tuple[Response, int]:
         return error_response(422, "the request body is not a valid archive request", fields=found)
     strategy_id = body["strategyId"].lower()
     with ledger().transaction():
-        job_id, joined = ledger().enqueue(
+        job_id, joined = jobs.enqueue(
+            ledger(),
             strategy_id,
             body.get("sourceType", "flow"),
             reason="admin",
             full=bool(body.get("full")),
         )
-        ledger().audit("admin.archive_requested", strategy_id, jobId=job_id, joined=joined)
+        audit.append(ledger(), "admin.archive_requested", strategy_id, jobId=job_id, joined=joined)
     return jsonify({"jobId": job_id}), 202
 
 
@@ -85,8 +87,8 @@ def list_archives() -> tuple[Response, int]:
         return error_response(422, "bad query parameters", fields=found)
     limit = int(query.get("limit", 50))
     strategy_id = query.get("strategyId", "").lower() or None
-    records = ledger().list_archives(strategy_id=strategy_id, limit=limit)
-    return jsonify({"archives": [r.as_dict() for r in records]}), 200
+    records = archives.list_archives(ledger(), strategy_id=strategy_id, limit=limit)
+    return jsonify({"archives": [present.archive(r) for r in records]}), 200
 
 
 @blueprint.get("/archives/<archive_id>")
@@ -94,10 +96,10 @@ def get_archive(archive_id: str) -> tuple[Response, int]:
     """One archive, named by its id or by its idempotency key (the name of its document),
     with its payload read from cold storage and checked against its hash."""
     name = archive_id.lower()
-    record = ledger().get_archive(name) or ledger().find_archive(name)
+    record = archives.get_archive(ledger(), name) or archives.find_archive(ledger(), name)
     if record is None:
         return error_response(404, f"no archive with id or key {archive_id}")
-    answer: dict[str, Any] = record.as_dict()
+    answer: dict[str, Any] = present.archive(record)
     try:
         data = read_document(settings().archive_dir, record.location, record.sha256)
     except StorageError as exc:
@@ -109,7 +111,7 @@ def get_archive(archive_id: str) -> tuple[Response, int]:
 @blueprint.get("/jobs/<job_id>")
 def get_job(job_id: str) -> tuple[Response, int]:
     """A job's state, tries and last error."""
-    job = ledger().get_job(job_id)
+    job = jobs.get_job(ledger(), job_id)
     if job is None:
         return error_response(404, f"no job {job_id}")
-    return jsonify(job.as_dict()), 200
+    return jsonify(present.job(job)), 200

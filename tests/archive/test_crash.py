@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.ledger import Ledger, Submission
+from service.ledger import Ledger, Submission, archives
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.helpers import ARCHIVER, cli_env
@@ -26,7 +26,7 @@ def test_killed_during_submission_is_finished_exactly_once(
             while not sink.state.held.wait(0.1):
                 assert victim.poll() is None, "the archiver ended before reaching the endpoint"
             with Ledger(tmp_path / "ledger.db") as ledger:
-                (pending,) = ledger.pending_submissions()  # stored and recorded first
+                (pending,) = archives.pending_submissions(ledger)  # stored and recorded first
         finally:
             victim.kill()
             victim.wait(timeout=30)
@@ -44,7 +44,7 @@ def test_killed_during_submission_is_finished_exactly_once(
         # one 201 in all; when the endpoint had stored the held request, the rerun got 409
         assert sorted(accepted) == ([201, 409] if endpoint_stored_it else [201])
         with Ledger(tmp_path / "ledger.db") as ledger:
-            (archive,) = ledger.list_archives()
+            (archive,) = archives.list_archives(ledger)
             assert archive.id == pending.id
             assert archive.submission is Submission.SUBMITTED
         assert len(list((tmp_path / "archive").rglob("*.json"))) == 1

@@ -13,7 +13,7 @@ from service.archive.gone import ObjectDeleted
 from service.backoff import Backoff
 from service.errors import UpstreamError
 from service.genesys.client import GenesysClient
-from service.ledger import Ledger
+from service.ledger import Ledger, archives, deletions
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.helpers import make_settings
 
@@ -39,7 +39,7 @@ def test_a_known_flow_answering_410_is_deleted_and_its_archives_stay(
     with pytest.raises(ObjectDeleted) as raised:
         archiver.run(DEMO_FLOW_ID, FLOW)
     assert "410 architect.flow.deleted" in str(raised.value)
-    assert [a.id for a in archiver.ledger.list_archives()] == [first.archive.id]
+    assert [a.id for a in archives.list_archives(archiver.ledger)] == [first.archive.id]
     # The versions answered 404; only then was the flow itself asked.
     asked = [r.path for r in simulator.state.requests if r.status in (404, 410)]
     assert asked == [
@@ -55,7 +55,7 @@ def test_a_404_for_an_id_nobody_saw_stays_a_failure(
     with pytest.raises(UpstreamError) as raised:
         archiver.run(DEMO_FLOW_ID, FLOW)
     assert raised.value.status == 404
-    assert archiver.ledger.deletion(DEMO_FLOW_ID, FLOW) is None
+    assert deletions.deletion(archiver.ledger, DEMO_FLOW_ID, FLOW) is None
 
 
 def test_a_404_under_a_flow_that_is_there_stays_a_failure(
@@ -74,7 +74,7 @@ def test_a_marked_object_is_read_again_only_once_genesys_answers_for_it(
 ) -> None:
     archiver.run(DEMO_FLOW_ID, FLOW)
     simulator.state.delete_flow(DEMO_FLOW_ID)
-    archiver.ledger.mark_deleted(DEMO_FLOW_ID, FLOW, reason="audit Delete")
+    deletions.mark_deleted(archiver.ledger, DEMO_FLOW_ID, FLOW, reason="audit Delete")
     simulator.state.clear_requests()
     with pytest.raises(ObjectDeleted):  # a stale event's job: one GET, nothing listed
         archiver.run(DEMO_FLOW_ID, FLOW)
@@ -85,7 +85,7 @@ def test_a_marked_object_is_read_again_only_once_genesys_answers_for_it(
     (version,) = simulator.state.add_versions(DEMO_FLOW_ID)
     run = archiver.run(DEMO_FLOW_ID, FLOW)
     assert run.archive is not None and run.archive.version_ids == (version,)
-    assert archiver.ledger.deletion(DEMO_FLOW_ID, FLOW) is None
+    assert deletions.deletion(archiver.ledger, DEMO_FLOW_ID, FLOW) is None
 
 
 def test_a_routing_strategy_described_as_deleted_is_deleted(

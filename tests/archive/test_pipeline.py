@@ -15,7 +15,7 @@ from service.backoff import Backoff
 from service.config import Settings
 from service.errors import UpstreamError, UsageError
 from service.genesys.client import GenesysClient
-from service.ledger import Ledger, Submission
+from service.ledger import Ledger, Submission, archives
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.helpers import make_settings
@@ -64,7 +64,9 @@ def test_routing_strategy_is_stored_recorded_and_submitted(
     (received,) = sink.state.received
     assert received.key == archive.idempotency_key
     assert received.body == document
-    assert archiver.ledger.archived_version_ids(DEMO_STRATEGY_ID) == set(archive.version_ids)
+    assert archives.archived_version_ids(archiver.ledger, DEMO_STRATEGY_ID) == set(
+        archive.version_ids
+    )
 
 
 def test_flow_versions_carry_their_configuration(
@@ -91,7 +93,7 @@ def test_second_run_with_no_new_versions_submits_nothing(
     assert run.archive is None
     assert len(sink.state.received) == 1
     assert not [r for r in simulator.state.requests if r.path.endswith("/configuration")]
-    assert len(archiver.ledger.list_archives()) == 1
+    assert len(archives.list_archives(archiver.ledger)) == 1
 
 
 def test_only_new_versions_are_archived_next_time(
@@ -136,14 +138,14 @@ def test_409_from_the_endpoint_counts_as_archived(archiver: Archiver, sink: Arch
     run = archiver.run(DEMO_STRATEGY_ID, "routing-strategy")
     assert run.archive is not None
     assert run.archive.submission is Submission.SUBMITTED
-    assert archiver.ledger.pending_submissions() == []
+    assert archives.pending_submissions(archiver.ledger) == []
 
 
 def test_422_fails_with_the_endpoint_message(archiver: Archiver, sink: ArchivalSink) -> None:
     sink.state.fail_next(422, message="versionMatrix: unknown schema revision")
     with pytest.raises(UpstreamError, match="versionMatrix: unknown schema revision"):
         archiver.run(DEMO_STRATEGY_ID, "routing-strategy")
-    (archive,) = archiver.ledger.list_archives()
+    (archive,) = archives.list_archives(archiver.ledger)
     assert archive.submission is Submission.REJECTED
     assert archive.submission_detail == "422 versionMatrix: unknown schema revision"
 
@@ -154,7 +156,7 @@ def test_endpoint_down_leaves_the_archive_pending_for_the_next_run(
     sink.state.fail_next(503, times=3)
     with pytest.raises(UpstreamError, match="after 3 tries"):
         archiver.run(DEMO_STRATEGY_ID, "routing-strategy")
-    (pending,) = archiver.ledger.pending_submissions()
+    (pending,) = archives.pending_submissions(archiver.ledger)
     run = archiver.run(DEMO_STRATEGY_ID, "routing-strategy")
     assert [a.id for a in run.finished] == [pending.id]
     assert run.finished[0].submission is Submission.SUBMITTED
@@ -174,7 +176,7 @@ def test_a_stored_but_unrecorded_document_is_adopted_not_rebuilt(
     settings = make_settings(simulator, tmp_path, ARCHIVAL_ENDPOINT=sink.url)
     with _archiver(settings) as archiver:
         run = archiver.run(DEMO_STRATEGY_ID, "routing-strategy")
-        (adopted,) = archiver.ledger.list_archives()
+        (adopted,) = archives.list_archives(archiver.ledger)
     assert run.archive is None  # nothing new: the adopted archive holds every version
     assert adopted.idempotency_key == first.idempotency_key
     assert adopted.submission is Submission.SUBMITTED
@@ -193,7 +195,7 @@ def test_non_uuid_id_is_refused_before_any_call(
 def test_unknown_strategy_fails_naming_the_status(archiver: Archiver) -> None:
     with pytest.raises(UpstreamError, match="404"):
         archiver.run("00000000-0000-4000-8000-00000000abcd", "routing-strategy")
-    assert archiver.ledger.list_archives() == []
+    assert archives.list_archives(archiver.ledger) == []
 
 
 def test_500_versions_within_the_call_budget(

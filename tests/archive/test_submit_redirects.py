@@ -15,7 +15,7 @@ import pytest
 
 from service.archive.submit import ArchivalClient
 from service.backoff import Backoff
-from service.ledger import Ledger, Submission
+from service.ledger import Ledger, Submission, archives
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from tests.helpers import ARCHIVER, cli_env
 from tests.redirects import Recorder, Redirector
@@ -86,7 +86,7 @@ def test_archive_command_reports_the_redirect_and_records_the_archive_rejected(
     for secret in ("loc-pass-4321", "loc-token-1234", "abc987", TOKEN):
         assert secret not in result.stderr + result.stdout
     with Ledger(tmp_path / "ledger.db") as ledger:
-        (archive,) = ledger.list_archives()
+        (archive,) = archives.list_archives(ledger)
     assert archive.submission is Submission.REJECTED
     assert archive.submission_detail is not None
     assert f"307 redirect to {recorder.url}/archives" in archive.submission_detail

@@ -16,7 +16,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service.app import MAX_BODY_BYTES, create_app
-from service.ledger import Ledger
+from service.ledger import Ledger, deletions
+from service.ledger import events as ledger_events
+from service.ledger import jobs as ledger_jobs
 from tests.inbound.conftest import TOKEN, load_sample
 
 URL = "/webhooks/genesys"
@@ -43,8 +45,8 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 def assert_nothing_stored(ledger: Ledger) -> None:
-    assert ledger.list_events(limit=None) == []
-    assert ledger.list_jobs(limit=None) == []
+    assert ledger_events.list_events(ledger, limit=None) == []
+    assert ledger_jobs.list_jobs(ledger, limit=None) == []
 
 
 def strategy_event(correlation: str, strategy_id: str = STRATEGY_ID) -> dict[str, Any]:
@@ -74,7 +76,7 @@ def test_each_way_of_presenting_the_token_is_accepted(
 ) -> None:
     response = post(client, load_sample("notification-routing-strategy.json"), headers)
     assert response.status_code == 202, response.json
-    assert len(ledger.list_events()) == 1
+    assert len(ledger_events.list_events(ledger)) == 1
 
 
 @pytest.mark.parametrize(
@@ -178,7 +180,7 @@ def test_a_body_just_over_1_mib_is_413(client: FlaskClient, ledger: Ledger) -> N
 def test_a_body_of_exactly_1_mib_is_accepted(client: FlaskClient, ledger: Ledger) -> None:
     response = post(client, padded(MAX_BODY_BYTES))
     assert response.status_code == 202, response.json
-    assert len(ledger.list_events()) == 1
+    assert len(ledger_events.list_events(ledger)) == 1
 
 
 def test_an_oversized_body_without_a_length_is_413(client: FlaskClient, ledger: Ledger) -> None:
@@ -202,7 +204,7 @@ def test_a_small_chunked_body_is_read(client: FlaskClient, ledger: Ledger) -> No
         environ_overrides={"wsgi.input_terminated": True},
     )
     assert response.status_code == 202, response.json
-    assert len(ledger.list_events()) == 1
+    assert len(ledger_events.list_events(ledger)) == 1
 
 
 @pytest.mark.parametrize(
@@ -286,14 +288,14 @@ def test_a_direct_notification_is_recorded_and_queues_a_job(
         "duplicates": 0,
         "ignored": 0,
     }
-    [job] = ledger.list_jobs()
+    [job] = ledger_jobs.list_jobs(ledger)
     assert answer["jobs"] == [job.id]
     assert (job.strategy_id, job.source_type, str(job.state)) == (
         STRATEGY_ID,
         "routing-strategy",
         "waiting",
     )
-    [event] = ledger.list_events()
+    [event] = ledger_events.list_events(ledger)
     assert event["outcome"] == "queued"
     assert event["job_id"] == job.id
     assert event["correlation_id"] == doc["metadata"]["CorrelationId"]
@@ -303,10 +305,10 @@ def test_a_direct_notification_is_recorded_and_queues_a_job(
 def test_the_eventbridge_sample_is_accepted(client: FlaskClient, ledger: Ledger) -> None:
     response = post(client, load_sample("eventbridge-flow.json"))
     assert response.status_code == 202
-    [job] = ledger.list_jobs()
+    [job] = ledger_jobs.list_jobs(ledger)
     assert response.json == {"accepted": 1, "duplicates": 0, "ignored": 0, "jobs": [job.id]}
     assert (job.strategy_id, job.source_type) == (FLOW_ID, "flow")
-    [event] = ledger.list_events()
+    [event] = ledger_events.list_events(ledger)
     assert event["eventbridge_id"] == "be36fed0-9a52-4e8b-9cf4-36660a26802a"
     assert event["dedup_key"] == "eventbridge:be36fed0-9a52-4e8b-9cf4-36660a26802a"
 
@@ -322,9 +324,9 @@ def test_an_array_may_mix_forms(client: FlaskClient, ledger: Ledger) -> None:
     answer = response.json
     assert answer is not None
     assert (answer["accepted"], answer["duplicates"], answer["ignored"]) == (2, 0, 1)
-    jobs = {job.strategy_id: job.id for job in ledger.list_jobs()}
+    jobs = {job.strategy_id: job.id for job in ledger_jobs.list_jobs(ledger)}
     assert answer["jobs"] == [jobs[STRATEGY_ID], jobs[FLOW_ID]]
-    assert len(ledger.list_events()) == 2
+    assert len(ledger_events.list_events(ledger)) == 2
 
 
 @pytest.mark.parametrize(
@@ -357,12 +359,12 @@ def test_an_unfinished_flow_operation_is_recorded_and_ignored(
     response = post(client, doc)
     assert response.status_code == 202
     assert response.json == {"accepted": 0, "duplicates": 0, "ignored": 1, "jobs": []}
-    [event] = ledger.list_events()
+    [event] = ledger_events.list_events(ledger)
     assert event["outcome"] == "ignored"
     assert event["reason"] == "flow operation PUBLISH is STARTED"
     assert event["strategy_id"] == FLOW_ID
     assert event["job_id"] is None
-    assert ledger.list_jobs() == []
+    assert ledger_jobs.list_jobs(ledger) == []
 
 
 @pytest.mark.parametrize(
@@ -374,8 +376,8 @@ def test_the_same_event_again_is_a_duplicate(client: FlaskClient, ledger: Ledger
     assert first.status_code == again.status_code == 202
     assert first.json is not None and first.json["accepted"] == 1
     assert again.json == {"accepted": 0, "duplicates": 1, "ignored": 0, "jobs": []}
-    assert len(ledger.list_events()) == 1
-    [job] = ledger.list_jobs()
+    assert len(ledger_events.list_events(ledger)) == 1
+    [job] = ledger_jobs.list_jobs(ledger)
     assert job.events == 1
 
 
@@ -406,10 +408,10 @@ def test_300_events_for_one_strategy_share_one_waiting_job(app: Flask, ledger: L
         responses = list(pool.map(deliver, range(300)))
     assert {r.status_code for r in responses} == {202}
     job_ids = {tuple(r.json["jobs"]) for r in responses if r.json is not None}
-    [job] = ledger.list_jobs(limit=None)
+    [job] = ledger_jobs.list_jobs(ledger, limit=None)
     assert job_ids == {(job.id,)}
     assert (str(job.state), job.events) == ("waiting", 300)
-    assert len(ledger.list_events(limit=None)) == 300
+    assert len(ledger_events.list_events(ledger, limit=None)) == 300
 
 
 def test_two_strategies_get_two_jobs(client: FlaskClient, ledger: Ledger) -> None:
@@ -420,7 +422,7 @@ def test_two_strategies_get_two_jobs(client: FlaskClient, ledger: Ledger) -> Non
     assert first.json is not None and second.json is not None and third.json is not None
     assert first.json["jobs"] != second.json["jobs"]
     assert second.json["jobs"] == third.json["jobs"]
-    jobs = {job.strategy_id: job.id for job in ledger.list_jobs()}
+    jobs = {job.strategy_id: job.id for job in ledger_jobs.list_jobs(ledger)}
     assert jobs == {STRATEGY_ID: first.json["jobs"][0], other: second.json["jobs"][0]}
 
 
@@ -431,7 +433,7 @@ def test_an_array_of_100_events_for_one_strategy_names_one_job(
     assert response.status_code == 202
     assert response.json is not None
     assert (response.json["accepted"], len(response.json["jobs"])) == (100, 1)
-    [job] = ledger.list_jobs()
+    [job] = ledger_jobs.list_jobs(ledger)
     assert job.events == 100
 
 
@@ -457,10 +459,10 @@ def test_audit_events_queue_delete_and_ignore_with_who_recorded(
     assert body is not None
     assert (body["accepted"], body["duplicates"], body["ignored"]) == (3, 0, 2)
     (job_id,) = body["jobs"]
-    (job,) = ledger.list_jobs(strategy_id=FLOW_ID)
+    (job,) = ledger_jobs.list_jobs(ledger, strategy_id=FLOW_ID)
     # The Delete after the Publish in the same body ends the job it was waiting in.
     assert (job.id, job.events, job.state) == (job_id, 2, "deleted")
-    deletion = ledger.deletion(FLOW_ID, "flow")
+    deletion = deletions.deletion(ledger, FLOW_ID, "flow")
     assert deletion is not None
     assert (deletion.deleted_at, deletion.deleted_by, deletion.reason) == (
         "2026-11-28T07:44:26.907Z",
@@ -468,7 +470,9 @@ def test_audit_events_queue_delete_and_ignore_with_who_recorded(
         "audit action Delete",
     )
 
-    events = sorted(ledger.list_events(strategy_id=FLOW_ID), key=lambda e: e["outcome"])
+    events = sorted(
+        ledger_events.list_events(ledger, strategy_id=FLOW_ID), key=lambda e: e["outcome"]
+    )
     assert [(e["outcome"], e["reason"], e["job_id"]) for e in events] == [
         ("deleted", "audit action Delete", None),
         ("ignored", "audit action Checkout is no change", None),
@@ -482,7 +486,9 @@ def test_audit_events_queue_delete_and_ignore_with_who_recorded(
             "8e4c6b7d-3f7a-4db1-8d4f-5c6a7b8c9da4",
         )
     }
-    assert len(ledger.list_events(limit=None)) == 4  # the queue's event is not stored
+    assert (
+        len(ledger_events.list_events(ledger, limit=None)) == 4
+    )  # the queue's event is not stored
 
     again = post(client, [publish, bridged])
     assert again.json == {"accepted": 0, "duplicates": 2, "ignored": 0, "jobs": []}
@@ -495,13 +501,13 @@ def test_a_flow_validate_is_recorded_with_its_reason_and_starts_nothing(
     doc["eventBody"]["currentOperation"]["actionName"] = "VALIDATE"
     response = post(client, doc)
     assert response.json == {"accepted": 0, "duplicates": 0, "ignored": 1, "jobs": []}
-    (event,) = ledger.list_events()
+    (event,) = ledger_events.list_events(ledger)
     assert (event["outcome"], event["reason"]) == (
         "ignored",
         "flow operation VALIDATE starts no job",
     )
     assert (event["user_name"], event["client_name"]) == ("Ada Lovelace", "Architect CI")
-    assert ledger.list_jobs(limit=None) == []
+    assert ledger_jobs.list_jobs(ledger, limit=None) == []
 
 
 def test_a_bad_audit_body_is_refused_naming_the_field(client: FlaskClient, ledger: Ledger) -> None:

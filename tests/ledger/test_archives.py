@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.ledger import Ledger, Submission
+from service.ledger import Ledger, Submission, archives, audit
 
 STRATEGY = "38426578-d900-459f-a7e7-3260397f7ca3"
 
@@ -26,7 +26,7 @@ def record(ledger: Ledger, key: str, versions: list[str], **extra: object):
         "submission": Submission.PENDING,
     }
     values.update(extra)
-    return ledger.record_archive(**values)  # type: ignore[arg-type]
+    return archives.record_archive(ledger, **values)  # type: ignore[arg-type]
 
 
 def test_ledger_file_and_folder_are_created_with_wal(tmp_path: Path) -> None:
@@ -50,11 +50,11 @@ def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
 def test_recorded_archive_and_its_versions(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         archive = record(ledger, "key-1", ["v1", "v2"])
-        assert ledger.archived_version_ids(STRATEGY) == {"v1", "v2"}
-        assert ledger.find_archive("key-1") == archive
-        assert ledger.get_archive(archive.id) == archive
-        assert ledger.pending_submissions(STRATEGY) == [archive]
-        entries = ledger.audit_entries()
+        assert archives.archived_version_ids(ledger, STRATEGY) == {"v1", "v2"}
+        assert archives.find_archive(ledger, "key-1") == archive
+        assert archives.get_archive(ledger, archive.id) == archive
+        assert archives.pending_submissions(ledger, STRATEGY) == [archive]
+        entries = audit.audit_entries(ledger)
         assert [e.action for e in entries] == ["archive.stored"]
         assert entries[0].detail["archiveId"] == archive.id
 
@@ -65,25 +65,27 @@ def test_a_key_is_recorded_once(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.IntegrityError):
             record(ledger, "key-1", ["v1"])
         # the failed write left nothing behind: no second audit entry, no orphan versions
-        assert len(ledger.audit_entries()) == 1
+        assert len(audit.audit_entries(ledger)) == 1
         assert ledger.db.execute("SELECT count(*) FROM archived_versions").fetchone()[0] == 1
 
 
 def test_submission_outcomes(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         archive = record(ledger, "key-1", ["v1"])
-        done = ledger.record_submission(archive.id, Submission.SUBMITTED, "201 accepted")
+        done = archives.record_submission(ledger, archive.id, Submission.SUBMITTED, "201 accepted")
         assert done.submission is Submission.SUBMITTED
         assert done.submission_attempts == 1
         assert done.submitted_at is not None
-        assert ledger.pending_submissions() == []
-        assert [a.id for a in ledger.list_archives(submission=Submission.SUBMITTED)] == [archive.id]
+        assert archives.pending_submissions(ledger) == []
+        assert [a.id for a in archives.list_archives(ledger, submission=Submission.SUBMITTED)] == [
+            archive.id
+        ]
 
 
 def test_list_archives_filters_and_orders_newest_first(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         first = record(ledger, "key-1", ["v1"])
         second = record(ledger, "key-2", ["v2"], strategy_id="00000000-0000-4000-8000-000000000001")
-        assert [a.id for a in ledger.list_archives()] == [second.id, first.id]
-        assert [a.id for a in ledger.list_archives(strategy_id=STRATEGY)] == [first.id]
-        assert len(ledger.list_archives(limit=1)) == 1
+        assert [a.id for a in archives.list_archives(ledger)] == [second.id, first.id]
+        assert [a.id for a in archives.list_archives(ledger, strategy_id=STRATEGY)] == [first.id]
+        assert len(archives.list_archives(ledger, limit=1)) == 1

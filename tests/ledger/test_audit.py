@@ -10,52 +10,52 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from service.ledger import Ledger
+from service.ledger import Ledger, audit
 from service.ledger.audit import entry_hash
 from service.ledger.migrations import MIGRATIONS
 
 
 def test_entries_chain_to_each_other(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
-        first = ledger.audit("admin.test", "subject-1", note="one")
-        second = ledger.audit("admin.test", "subject-2", note="two")
+        first = audit.append(ledger, "admin.test", "subject-1", note="one")
+        second = audit.append(ledger, "admin.test", "subject-2", note="two")
         assert first.prev_hash == "0" * 64
         assert second.prev_hash == first.hash
-        assert ledger.verify_audit() == (2, None)
+        assert audit.verify_audit(ledger) == (2, None)
 
 
 def test_update_and_delete_are_refused(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
-        ledger.audit("admin.test", "s", note="one")
+        audit.append(ledger, "admin.test", "s", note="one")
         with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
             ledger.db.execute("UPDATE audit_log SET action = 'x'")
         with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
             ledger.db.execute("DELETE FROM audit_log")
-        assert ledger.verify_audit() == (1, None)
+        assert audit.verify_audit(ledger) == (1, None)
 
 
 def test_verify_names_the_first_altered_entry(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         for n in range(4):
-            ledger.audit("admin.test", f"s{n}", n=n)
+            audit.append(ledger, "admin.test", f"s{n}", n=n)
         ledger.db.execute("DROP TRIGGER audit_log_no_update")
         ledger.db.execute("UPDATE audit_log SET detail = '{\"n\":99}' WHERE seq = 3")
         expected = "entry 3 (admin.test) was altered: its hash does not match"
-        assert ledger.verify_audit()[1] == expected
+        assert audit.verify_audit(ledger)[1] == expected
 
 
 def test_verify_notices_a_removed_entry(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         for n in range(3):
-            ledger.audit("admin.test", f"s{n}", n=n)
+            audit.append(ledger, "admin.test", f"s{n}", n=n)
         ledger.db.execute("DROP TRIGGER audit_log_no_delete")
         ledger.db.execute("DELETE FROM audit_log WHERE seq = 2")
-        assert ledger.verify_audit()[1] == "entry 2 is missing (next entry is 3)"
+        assert audit.verify_audit(ledger)[1] == "entry 2 is missing (next entry is 3)"
 
 
 def _fifteen_entries(ledger: Ledger) -> list[str]:
     """Fifteen entries; their hashes in order."""
-    return [ledger.audit("admin.test", f"s{n}", n=n).hash for n in range(15)]
+    return [audit.append(ledger, "admin.test", f"s{n}", n=n).hash for n in range(15)]
 
 
 def _delete_after(ledger: Ledger, seq: int) -> None:
@@ -81,13 +81,13 @@ def test_verify_notices_entries_removed_at_the_end(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         _fifteen_entries(ledger)
         _delete_after(ledger, 5)
-        assert ledger.verify_audit() == (
+        assert audit.verify_audit(ledger) == (
             5,
             "entries 6 to 15 are missing at the end (the audit head records entry 15)",
         )
         # the service goes on, and later entries do not paper over the gap
-        assert ledger.audit("admin.test").seq == 16
-        assert ledger.verify_audit()[1] == "entry 6 is missing (next entry is 16)"
+        assert audit.append(ledger, "admin.test").seq == 16
+        assert audit.verify_audit(ledger)[1] == "entry 6 is missing (next entry is 16)"
 
 
 def test_the_anchor_catches_a_removed_tail_with_a_rewound_sequence(tmp_path: Path) -> None:
@@ -95,11 +95,11 @@ def test_the_anchor_catches_a_removed_tail_with_a_rewound_sequence(tmp_path: Pat
         _fifteen_entries(ledger)
         _delete_after(ledger, 14)
         ledger.db.execute("UPDATE sqlite_sequence SET seq = 14 WHERE name = 'audit_log'")
-        assert ledger.verify_audit()[1] == (
+        assert audit.verify_audit(ledger)[1] == (
             "entry 15 is missing at the end (the audit head records entry 15)"
         )
-        assert ledger.audit("admin.test").seq == 16
-        assert ledger.verify_audit()[1] == "entry 15 is missing (next entry is 16)"
+        assert audit.append(ledger, "admin.test").seq == 16
+        assert audit.verify_audit(ledger)[1] == "entry 15 is missing (next entry is 16)"
 
 
 def test_the_sequence_catches_a_removed_tail_with_a_rewound_anchor(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_the_sequence_catches_a_removed_tail_with_a_rewound_anchor(tmp_path: Pat
         _fifteen_entries(ledger)
         _delete_after(ledger, 5)
         _rewind_anchor(ledger, 5)
-        assert ledger.verify_audit()[1] == (
+        assert audit.verify_audit(ledger)[1] == (
             "entries 6 to 15 are missing at the end (sqlite_sequence says 15 entries were written)"
         )
 
@@ -115,14 +115,14 @@ def test_the_sequence_catches_a_removed_tail_with_a_rewound_anchor(tmp_path: Pat
 def test_only_a_recorded_head_catches_a_consistent_rewind(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         hashes = _fifteen_entries(ledger)
-        recorded = ledger.check_audit()
+        recorded = audit.check_audit(ledger)
         assert (recorded.problem, recorded.head) == (None, f"15:{hashes[14]}")
         _delete_after(ledger, 5)
         ledger.db.execute("UPDATE sqlite_sequence SET seq = 5 WHERE name = 'audit_log'")
         _rewind_anchor(ledger, 5)
-        assert ledger.verify_audit() == (5, None)  # what the ledger alone cannot prove
-        assert ledger.check_audit(expect_head=(5, hashes[4])).problem is None
-        assert ledger.check_audit(expect_head=(15, hashes[14])).problem == (
+        assert audit.verify_audit(ledger) == (5, None)  # what the ledger alone cannot prove
+        assert audit.check_audit(ledger, expect_head=(5, hashes[4])).problem is None
+        assert audit.check_audit(ledger, expect_head=(15, hashes[14])).problem == (
             f"the recorded head 15:{hashes[14]} is not in the log: it ends at entry 5"
         )
 
@@ -134,9 +134,9 @@ def test_a_recorded_head_catches_a_rewritten_chain(tmp_path: Path) -> None:
     (tmp_path / "l.db").unlink()
     with Ledger(tmp_path / "l.db") as forged:
         for n in range(15):
-            forged.audit("admin.test", f"s{n}", n=99 if n == 3 else n)
-        assert forged.verify_audit() == (15, None)
-        assert forged.check_audit(expect_head=(15, hashes[14])).problem == (
+            audit.append(forged, "admin.test", f"s{n}", n=99 if n == 3 else n)
+        assert audit.verify_audit(forged) == (15, None)
+        assert audit.check_audit(forged, expect_head=(15, hashes[14])).problem == (
             f"entry 15 is not the recorded head 15:{hashes[14]}: the log was rewritten"
             " since the head was recorded"
         )
@@ -162,7 +162,7 @@ def test_the_anchor_refuses_deletion_replacement_and_moving_back(tmp_path: Path)
                 "INSERT INTO audit_log SELECT 7, at, action, subject, detail, prev_hash, hash"
                 " FROM audit_log WHERE seq = 8"
             )
-        assert ledger.verify_audit()[1] == "entry 7 is missing (next entry is 8)"
+        assert audit.verify_audit(ledger)[1] == "entry 7 is missing (next entry is 8)"
 
 
 def test_the_migration_anchors_an_existing_ledger(tmp_path: Path) -> None:
@@ -185,15 +185,15 @@ def test_the_migration_anchors_an_existing_ledger(tmp_path: Path) -> None:
         conn.execute("DELETE FROM audit_log WHERE seq = 7")
     conn.close()
     with Ledger(path) as ledger:
-        check = ledger.check_audit()
+        check = audit.check_audit(ledger)
         assert (
             check.problem
             == "entry 7 is missing at the end (sqlite_sequence says 7 entries were written)"
         )
         assert ledger.db.execute("SELECT seq FROM audit_head").fetchone()[0] == 6
-        assert ledger.audit("admin.test").seq == 8  # the anchor follows new entries
+        assert audit.append(ledger, "admin.test").seq == 8  # the anchor follows new entries
         assert ledger.db.execute("SELECT seq FROM audit_head").fetchone()[0] == 8
-        assert ledger.verify_audit() == (7, "entry 7 is missing (next entry is 8)")
+        assert audit.verify_audit(ledger) == (7, "entry 7 is missing (next entry is 8)")
 
 
 def test_verify_while_entries_are_appended_sees_no_false_break(tmp_path: Path) -> None:
@@ -204,7 +204,7 @@ def test_verify_while_entries_are_appended_sees_no_false_break(tmp_path: Path) -
     def append() -> None:
         with Ledger(path) as writer:
             while not stop.is_set():
-                writer.audit_many([("admin.test", None, {"n": n}) for n in range(3)])
+                audit.append_many(writer, [("admin.test", None, {"n": n}) for n in range(3)])
                 appending.set()
 
     with Ledger(path) as ledger:
@@ -212,11 +212,11 @@ def test_verify_while_entries_are_appended_sees_no_false_break(tmp_path: Path) -
         thread.start()
         try:
             assert appending.wait(5)
-            checks = [ledger.check_audit()]
+            checks = [audit.check_audit(ledger)]
             deadline = time.monotonic() + 5
             # until the writer has appended ten batches meanwhile
             while checks[-1].entries < checks[0].entries + 30 and time.monotonic() < deadline:
-                checks.append(ledger.check_audit())
+                checks.append(audit.check_audit(ledger))
         finally:
             stop.set()
             thread.join()

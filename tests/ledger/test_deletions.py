@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.backoff import JOBS
-from service.ledger import JobState, LeaseLost, Ledger
+from service.ledger import JobState, LeaseLost, Ledger, archives, audit, deletions, jobs
 
 FLOW = "flow"
 ROUTING = "routing-strategy"
@@ -35,7 +35,8 @@ def deleted_events(ledger: Ledger) -> list[dict]:
 
 
 def archive(ledger: Ledger, strategy_id: str, name: str = "Main IVR") -> None:
-    ledger.record_archive(
+    archives.record_archive(
+        ledger,
         idempotency_key=new_id(),
         strategy_id=strategy_id,
         source_type=FLOW,
@@ -52,10 +53,18 @@ def archive(ledger: Ledger, strategy_id: str, name: str = "Main IVR") -> None:
 def test_a_deletion_is_announced_once_with_name_time_and_user(ledger: Ledger) -> None:
     flow = new_id()
     archive(ledger, flow)
-    first = ledger.mark_deleted(
-        flow, FLOW, at="2026-11-29T10:00:00Z", by="Ada Admin", reason="audit Delete", notify=TARGETS
+    first = deletions.mark_deleted(
+        ledger,
+        flow,
+        FLOW,
+        at="2026-11-29T10:00:00Z",
+        by="Ada Admin",
+        reason="audit Delete",
+        notify=TARGETS,
     )
-    again = ledger.mark_deleted(flow, FLOW, by="someone", reason="flow DELETE", notify=TARGETS)
+    again = deletions.mark_deleted(
+        ledger, flow, FLOW, by="someone", reason="flow DELETE", notify=TARGETS
+    )
     assert (first, again) == (True, False)
     (event,) = deleted_events(ledger)
     assert event["type"] == "strategy.deleted"
@@ -66,95 +75,97 @@ def test_a_deletion_is_announced_once_with_name_time_and_user(ledger: Ledger) ->
         "deletedAt": "2026-11-29T10:00:00.000Z",
         "deletedBy": "Ada Admin",
     }
-    deletion = ledger.deletion(flow, FLOW)
+    deletion = deletions.deletion(ledger, flow, FLOW)
     assert deletion is not None
     assert (deletion.deleted_at, deletion.deleted_by, deletion.reason) == (
         "2026-11-29T10:00:00.000Z",
         "Ada Admin",
         "audit Delete",
     )
-    assert [e.action for e in ledger.audit_entries()].count("strategy.deleted") == 1
+    assert [e.action for e in audit.audit_entries(ledger)].count("strategy.deleted") == 1
 
 
 def test_an_unnamed_deletion_leaves_name_and_user_out(ledger: Ledger) -> None:
     flow = new_id()
-    assert ledger.mark_deleted(flow, FLOW, reason="flow DELETE", notify=TARGETS)
+    assert deletions.mark_deleted(ledger, flow, FLOW, reason="flow DELETE", notify=TARGETS)
     (event,) = deleted_events(ledger)
     assert set(event["data"]) == {"strategyId", "sourceType", "deletedAt"}
-    assert ledger.knows(flow, FLOW)
+    assert deletions.knows(ledger, flow, FLOW)
 
 
 def test_the_sweep_passes_deleted_objects_over_and_seeing_them_again_brings_them_back(
     ledger: Ledger,
 ) -> None:
     kept, gone = new_id(), new_id()
-    ledger.enqueue(kept, FLOW, reason="event")
+    jobs.enqueue(ledger, kept, FLOW, reason="event")
     archive(ledger, gone)
-    ledger.mark_deleted(gone, FLOW, reason="404", notify=TARGETS)
-    assert ledger.known_strategies() == [(kept, FLOW)]
+    deletions.mark_deleted(ledger, gone, FLOW, reason="404", notify=TARGETS)
+    assert jobs.known_strategies(ledger) == [(kept, FLOW)]
 
-    assert ledger.mark_live(gone, FLOW, reason="discovery") is True
-    assert ledger.mark_live(gone, FLOW, reason="discovery") is False
-    assert ledger.deletion(gone, FLOW) is None
-    assert set(ledger.known_strategies()) == {(kept, FLOW), (gone, FLOW)}
-    assert "strategy.live" in [e.action for e in ledger.audit_entries()]
+    assert deletions.mark_live(ledger, gone, FLOW, reason="discovery") is True
+    assert deletions.mark_live(ledger, gone, FLOW, reason="discovery") is False
+    assert deletions.deletion(ledger, gone, FLOW) is None
+    assert set(jobs.known_strategies(ledger)) == {(kept, FLOW), (gone, FLOW)}
+    assert "strategy.live" in [e.action for e in audit.audit_entries(ledger)]
     # Deleted again later: a new deletion, announced again.
-    assert ledger.mark_deleted(gone, FLOW, reason="404", notify=TARGETS)
+    assert deletions.mark_deleted(ledger, gone, FLOW, reason="404", notify=TARGETS)
     assert len(deleted_events(ledger)) == 2
 
 
 def test_deletion_is_per_source_type(ledger: Ledger) -> None:
     shared = new_id()
-    ledger.enqueue(shared, FLOW, reason="event")
-    ledger.enqueue(shared, ROUTING, reason="event")
-    ledger.mark_deleted(shared, ROUTING, reason="404")
-    assert ledger.known_strategies() == [(shared, FLOW)]
-    assert ledger.deletion(shared, FLOW) is None
+    jobs.enqueue(ledger, shared, FLOW, reason="event")
+    jobs.enqueue(ledger, shared, ROUTING, reason="event")
+    deletions.mark_deleted(ledger, shared, ROUTING, reason="404")
+    assert jobs.known_strategies(ledger) == [(shared, FLOW)]
+    assert deletions.deletion(ledger, shared, FLOW) is None
 
 
 def test_waiting_jobs_of_a_deleted_object_end_deleted(ledger: Ledger) -> None:
     flow = new_id()
-    job_id, _ = ledger.enqueue(flow, FLOW, reason="event")
-    ledger.mark_deleted(flow, FLOW, reason="audit Delete")
-    job = ledger.get_job(job_id)
+    job_id, _ = jobs.enqueue(ledger, flow, FLOW, reason="event")
+    deletions.mark_deleted(ledger, flow, FLOW, reason="audit Delete")
+    job = jobs.get_job(ledger, job_id)
     assert job is not None and job.state is JobState.DELETED
-    assert ledger.claim("w", lease_seconds=60, max_running=4) is None
+    assert jobs.claim(ledger, "w", lease_seconds=60, max_running=4) is None
 
 
 def test_marking_joins_an_outer_transaction_and_rolls_back_with_it(ledger: Ledger) -> None:
     flow = new_id()
     with pytest.raises(RuntimeError), ledger.transaction():
-        ledger.mark_deleted(flow, FLOW, reason="audit Delete", notify=TARGETS)
+        deletions.mark_deleted(ledger, flow, FLOW, reason="audit Delete", notify=TARGETS)
         raise RuntimeError("the accept failed")
-    assert ledger.deletion(flow, FLOW) is None
+    assert deletions.deletion(ledger, flow, FLOW) is None
     assert deleted_events(ledger) == []
     with ledger.transaction():
-        ledger.enqueue(new_id(), FLOW, reason="event")
-        ledger.mark_deleted(flow, FLOW, reason="audit Delete", notify=TARGETS)
-    assert ledger.deletion(flow, FLOW) is not None
+        jobs.enqueue(ledger, new_id(), FLOW, reason="event")
+        deletions.mark_deleted(ledger, flow, FLOW, reason="audit Delete", notify=TARGETS)
+    assert deletions.deletion(ledger, flow, FLOW) is not None
     assert len(deleted_events(ledger)) == 1
 
 
 def test_knows_only_what_genesys_showed(ledger: Ledger) -> None:
     queued, archived, seen = new_id(), new_id(), new_id()
-    ledger.enqueue(queued, FLOW, reason="admin")  # an id someone typed: not proof it exists
+    jobs.enqueue(ledger, queued, FLOW, reason="admin")  # an id someone typed: not proof it exists
     archive(ledger, archived)
-    ledger.mark_seen([(seen, FLOW)], reason="discovery")
-    assert not ledger.knows(queued, FLOW)
-    assert ledger.knows(archived, FLOW)
-    assert ledger.knows(seen, FLOW)
-    assert not ledger.knows(seen, ROUTING)
+    deletions.mark_seen(ledger, [(seen, FLOW)], reason="discovery")
+    assert not deletions.knows(ledger, queued, FLOW)
+    assert deletions.knows(ledger, archived, FLOW)
+    assert deletions.knows(ledger, seen, FLOW)
+    assert not deletions.knows(ledger, seen, ROUTING)
 
 
 def test_a_running_job_ends_deleted_with_one_event(ledger: Ledger) -> None:
     flow = new_id()
     archive(ledger, flow)
-    ledger.enqueue(flow, FLOW, reason="sweep")
-    job = ledger.claim("w1", lease_seconds=60, max_running=4)
+    jobs.enqueue(ledger, flow, FLOW, reason="sweep")
+    job = jobs.claim(ledger, "w1", lease_seconds=60, max_running=4)
     assert job is not None
     with pytest.raises(LeaseLost):
-        ledger.finish_deleted(job.id, "w2", reason="410", notify=TARGETS)
-    done = ledger.finish_deleted(job.id, "w1", reason="410 architect.flow.deleted", notify=TARGETS)
+        jobs.finish_deleted(ledger, job.id, "w2", reason="410", notify=TARGETS)
+    done = jobs.finish_deleted(
+        ledger, job.id, "w1", reason="410 architect.flow.deleted", notify=TARGETS
+    )
     assert done.state is JobState.DELETED
     assert done.result == {
         "deleted": True,
@@ -166,13 +177,13 @@ def test_a_running_job_ends_deleted_with_one_event(ledger: Ledger) -> None:
     # Not a failure: no strategy.archive.failed, no retry waiting.
     types = [r[0] for r in ledger.db.execute("SELECT type FROM outbox_events")]
     assert types == ["strategy.deleted"]
-    assert ledger.job_counts() == {"deleted": 1}
-    assert ledger.known_strategies() == []
+    assert jobs.job_counts(ledger) == {"deleted": 1}
+    assert jobs.known_strategies(ledger) == []
 
     # A later job for it (an event) that finds it still gone announces nothing new.
-    ledger.enqueue(flow, FLOW, reason="event")
-    again = ledger.claim("w1", lease_seconds=60, max_running=4, max_tries=JOBS.max_tries)
+    jobs.enqueue(ledger, flow, FLOW, reason="event")
+    again = jobs.claim(ledger, "w1", lease_seconds=60, max_running=4, max_tries=JOBS.max_tries)
     assert again is not None
-    ended = ledger.finish_deleted(again.id, "w1", reason="404")
+    ended = jobs.finish_deleted(ledger, again.id, "w1", reason="404")
     assert ended.result is not None and ended.result["announced"] is False
     assert len(deleted_events(ledger)) == 1

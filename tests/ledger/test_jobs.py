@@ -16,7 +16,8 @@ from sqlite_utils import Database
 
 from service.backoff import JOBS, Backoff, jobs
 from service.clock import parse_iso, utcnow
-from service.ledger import JobState, LeaseLost, Ledger
+from service.ledger import JobState, LeaseLost, Ledger, audit, outbox, present
+from service.ledger import jobs as ledger_jobs
 from service.ledger.migrations import MIGRATIONS
 from tests.helpers import wait_for
 
@@ -38,123 +39,128 @@ def test_hundreds_of_enqueues_for_one_strategy_coalesce_into_one_waiting_job(
     ledger: Ledger,
 ) -> None:
     strategy = new_id()
-    results = [ledger.enqueue(strategy, ROUTING, reason="event", events=1) for _ in range(300)]
+    results = [
+        ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event", events=1) for _ in range(300)
+    ]
     job_ids = {job_id for job_id, _ in results}
     assert len(job_ids) == 1
     assert [joined for _, joined in results] == [False] + [True] * 299
-    (job,) = ledger.list_jobs(strategy_id=strategy)
+    (job,) = ledger_jobs.list_jobs(ledger, strategy_id=strategy)
     assert job.state is JobState.WAITING
     assert job.events == 300
-    assert ledger.job_counts() == {"waiting": 1}
-    assert ledger.known_strategies() == [(strategy, ROUTING)]
-    queued = [e for e in ledger.audit_entries() if e.action == "job.queued"]
+    assert ledger_jobs.job_counts(ledger) == {"waiting": 1}
+    assert ledger_jobs.known_strategies(ledger) == [(strategy, ROUTING)]
+    queued = [e for e in audit.audit_entries(ledger) if e.action == "job.queued"]
     assert len(queued) == 1  # joins are not new jobs
 
 
 def test_full_is_kept_when_a_full_request_joins_a_waiting_job(ledger: Ledger) -> None:
     strategy = new_id()
-    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
-    ledger.enqueue(strategy, ROUTING, reason="admin", full=True)
-    ledger.enqueue(strategy, ROUTING, reason="event")
-    job = ledger.get_job(job_id)
+    job_id, _ = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="admin", full=True)
+    ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    job = ledger_jobs.get_job(ledger, job_id)
     assert job is not None and job.full is True
 
 
 def test_an_enqueue_while_one_runs_leaves_exactly_one_waiting_behind_it(ledger: Ledger) -> None:
     strategy = new_id()
-    first, _ = ledger.enqueue(strategy, ROUTING, reason="event")
-    running = ledger.claim("w1", lease_seconds=60, max_running=5)
+    first, _ = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    running = ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
     assert running is not None and running.id == first
-    behind = {ledger.enqueue(strategy, ROUTING, reason="event")[0] for _ in range(50)}
+    behind = {ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")[0] for _ in range(50)}
     assert len(behind) == 1 and first not in behind
-    assert ledger.job_counts() == {"running": 1, "waiting": 1}
+    assert ledger_jobs.job_counts(ledger) == {"running": 1, "waiting": 1}
     # the job behind never runs beside the one running
-    assert ledger.claim("w2", lease_seconds=60, max_running=5) is None
-    ledger.complete(first, "w1", {"archiveId": None})
-    after = ledger.claim("w2", lease_seconds=60, max_running=5)
+    assert ledger_jobs.claim(ledger, "w2", lease_seconds=60, max_running=5) is None
+    ledger_jobs.complete(ledger, first, "w1", {"archiveId": None})
+    after = ledger_jobs.claim(ledger, "w2", lease_seconds=60, max_running=5)
     assert after is not None and after.id in behind
 
 
 def test_claim_respects_max_running(ledger: Ledger) -> None:
     for _ in range(5):
-        ledger.enqueue(new_id(), ROUTING, reason="sweep")
-    claimed = [ledger.claim(f"w{i}", lease_seconds=60, max_running=3) for i in range(5)]
+        ledger_jobs.enqueue(ledger, new_id(), ROUTING, reason="sweep")
+    claimed = [
+        ledger_jobs.claim(ledger, f"w{i}", lease_seconds=60, max_running=3) for i in range(5)
+    ]
     assert [job is not None for job in claimed] == [True, True, True, False, False]
-    assert ledger.job_counts() == {"running": 3, "waiting": 2}
+    assert ledger_jobs.job_counts(ledger) == {"running": 3, "waiting": 2}
     first = claimed[0]
     assert first is not None
-    ledger.complete(first.id, "w0", {})
-    assert ledger.claim("w9", lease_seconds=60, max_running=3) is not None
-    assert ledger.claim("w9", lease_seconds=60, max_running=3) is None
+    ledger_jobs.complete(ledger, first.id, "w0", {})
+    assert ledger_jobs.claim(ledger, "w9", lease_seconds=60, max_running=3) is not None
+    assert ledger_jobs.claim(ledger, "w9", lease_seconds=60, max_running=3) is None
 
 
 def test_claim_never_gives_two_jobs_of_one_strategy(ledger: Ledger) -> None:
     strategy, other = new_id(), new_id()
-    ledger.enqueue(strategy, ROUTING, reason="event")
-    one = ledger.claim("w1", lease_seconds=60, max_running=10)
-    ledger.enqueue(strategy, ROUTING, reason="event")  # waits behind the running one
-    ledger.enqueue(other, ROUTING, reason="event")
-    two = ledger.claim("w2", lease_seconds=60, max_running=10)
+    ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    one = ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=10)
+    ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")  # waits behind the running one
+    ledger_jobs.enqueue(ledger, other, ROUTING, reason="event")
+    two = ledger_jobs.claim(ledger, "w2", lease_seconds=60, max_running=10)
     assert one is not None and one.strategy_id == strategy
     assert two is not None and two.strategy_id == other
-    assert ledger.claim("w3", lease_seconds=60, max_running=10) is None
+    assert ledger_jobs.claim(ledger, "w3", lease_seconds=60, max_running=10) is None
 
 
 def test_claimed_job_carries_owner_lease_and_try(ledger: Ledger) -> None:
-    job_id, _ = ledger.enqueue(new_id(), "flow", reason="event")
+    job_id, _ = ledger_jobs.enqueue(ledger, new_id(), "flow", reason="event")
     before = utcnow()
-    job = ledger.claim("w1", lease_seconds=60, max_running=5)
+    job = ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
     assert job is not None and job.id == job_id
     assert (job.state, job.lease_owner, job.tries) == (JobState.RUNNING, "w1", 1)
     assert isinstance(job.lease_until, float)  # Unix seconds, compared as a number
     expires = datetime.fromtimestamp(job.lease_until, UTC)
     assert before + timedelta(seconds=59) <= expires <= utcnow() + timedelta(seconds=60)
-    started = [e for e in ledger.audit_entries() if e.action == "job.started"]
+    started = [e for e in audit.audit_entries(ledger) if e.action == "job.started"]
     assert started[0].detail == {"jobId": job_id, "tries": 1, "worker": "w1"}
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_owner_loses_the_job(ledger: Ledger) -> None:
-    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
-    assert ledger.claim("dead-worker", lease_seconds=0.05, max_running=1) is not None
+    job_id, _ = ledger_jobs.enqueue(ledger, new_id(), ROUTING, reason="event")
+    assert ledger_jobs.claim(ledger, "dead-worker", lease_seconds=0.05, max_running=1) is not None
     taken = wait_for(
-        lambda: ledger.claim("new-worker", lease_seconds=60, max_running=1), what="takeover"
+        lambda: ledger_jobs.claim(ledger, "new-worker", lease_seconds=60, max_running=1),
+        what="takeover",
     )
     assert taken.id == job_id
     assert (taken.lease_owner, taken.tries) == ("new-worker", 2)
-    assert ledger.extend_lease(job_id, "dead-worker", lease_seconds=60) is False
+    assert ledger_jobs.extend_lease(ledger, job_id, "dead-worker", lease_seconds=60) is False
     with pytest.raises(LeaseLost):
-        ledger.complete(job_id, "dead-worker", {"archiveId": "stale"})
+        ledger_jobs.complete(ledger, job_id, "dead-worker", {"archiveId": "stale"})
     with pytest.raises(LeaseLost):
-        ledger.fail(job_id, "dead-worker", "late", retryable=True, retry=JOBS)
-    assert ledger.extend_lease(job_id, "new-worker", lease_seconds=60) is True
-    done = ledger.complete(job_id, "new-worker", {"archiveId": "fresh"})
+        ledger_jobs.fail(ledger, job_id, "dead-worker", "late", retryable=True, retry=JOBS)
+    assert ledger_jobs.extend_lease(ledger, job_id, "new-worker", lease_seconds=60) is True
+    done = ledger_jobs.complete(ledger, job_id, "new-worker", {"archiveId": "fresh"})
     assert (done.state, done.result) == (JobState.DONE, {"archiveId": "fresh"})
     assert done.lease_owner is None and done.finished_at is not None
 
 
 def test_a_live_lease_is_not_taken_over_and_extending_keeps_it(ledger: Ledger) -> None:
-    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
-    assert ledger.claim("w1", lease_seconds=0.5, max_running=5) is not None
+    job_id, _ = ledger_jobs.enqueue(ledger, new_id(), ROUTING, reason="event")
+    assert ledger_jobs.claim(ledger, "w1", lease_seconds=0.5, max_running=5) is not None
     for _ in range(4):
-        assert ledger.extend_lease(job_id, "w1", lease_seconds=0.5) is True
-        assert ledger.claim("w2", lease_seconds=60, max_running=5) is None
+        assert ledger_jobs.extend_lease(ledger, job_id, "w1", lease_seconds=0.5) is True
+        assert ledger_jobs.claim(ledger, "w2", lease_seconds=60, max_running=5) is None
         time.sleep(0.2)  # beyond the first lease in total; renewed each time
-    job = ledger.get_job(job_id)
+    job = ledger_jobs.get_job(ledger, job_id)
     assert job is not None and job.lease_owner == "w1"
 
 
 def test_a_retryable_failure_waits_with_a_later_run_at(ledger: Ledger) -> None:
-    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
-    ledger.claim("w1", lease_seconds=60, max_running=5)
+    job_id, _ = ledger_jobs.enqueue(ledger, new_id(), ROUTING, reason="event")
+    ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
     before = utcnow()
-    failed = ledger.fail(job_id, "w1", "503 upstream", retryable=True, retry=JOBS)
+    failed = ledger_jobs.fail(ledger, job_id, "w1", "503 upstream", retryable=True, retry=JOBS)
     assert failed.state is JobState.WAITING
     assert (failed.tries, failed.last_error, failed.lease_owner) == (1, "503 upstream", None)
     # JOBS: 30 s for the second try, plus up to 50 % jitter
     wait = parse_iso(failed.run_at) - before
     assert timedelta(seconds=29) <= wait <= timedelta(seconds=46)
-    assert ledger.claim("w2", lease_seconds=60, max_running=5) is None  # not due yet
-    assert [e.action for e in ledger.audit_entries()][-1] == "job.failed"
+    assert ledger_jobs.claim(ledger, "w2", lease_seconds=60, max_running=5) is None  # not due yet
+    assert [e.action for e in audit.audit_entries(ledger)][-1] == "job.failed"
 
 
 def test_retry_delays_grow_and_are_capped() -> None:
@@ -166,69 +172,77 @@ def test_retry_delays_grow_and_are_capped() -> None:
 
 def test_a_failure_is_superseded_when_a_newer_job_waits(ledger: Ledger) -> None:
     strategy = new_id()
-    first, _ = ledger.enqueue(strategy, ROUTING, reason="event")
-    ledger.claim("w1", lease_seconds=60, max_running=5)
-    newer, _ = ledger.enqueue(strategy, ROUTING, reason="event")
-    failed = ledger.fail(first, "w1", "timeout", retryable=True, retry=JOBS)
+    first, _ = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
+    newer, _ = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    failed = ledger_jobs.fail(ledger, first, "w1", "timeout", retryable=True, retry=JOBS)
     assert failed.state is JobState.SUPERSEDED and failed.finished_at is not None
-    assert ledger.job_counts() == {"superseded": 1, "waiting": 1}
-    due = ledger.claim("w1", lease_seconds=60, max_running=5)
+    assert ledger_jobs.job_counts(ledger) == {"superseded": 1, "waiting": 1}
+    due = ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
     assert due is not None and due.id == newer
 
 
 def test_a_job_dies_after_max_tries_and_at_once_when_not_retryable(ledger: Ledger) -> None:
     strategy = new_id()
-    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    job_id, _ = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
     states = []
     for _ in range(NO_RETRY_WAIT.max_tries):
-        job = wait_for(lambda: ledger.claim("w1", lease_seconds=60, max_running=5), what="retry")
+        job = wait_for(
+            lambda: ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5), what="retry"
+        )
         assert job.id == job_id
-        states.append(ledger.fail(job_id, "w1", "503", retryable=True, retry=NO_RETRY_WAIT).state)
+        states.append(
+            ledger_jobs.fail(ledger, job_id, "w1", "503", retryable=True, retry=NO_RETRY_WAIT).state
+        )
     assert states == [JobState.WAITING, JobState.WAITING, JobState.DEAD]
-    dead = ledger.get_job(job_id)
+    dead = ledger_jobs.get_job(ledger, job_id)
     assert dead is not None and (dead.tries, dead.last_error) == (3, "503")
-    assert ledger.claim("w1", lease_seconds=60, max_running=5) is None
+    assert ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5) is None
 
-    other, _ = ledger.enqueue(new_id(), "flow", reason="event")
-    ledger.claim("w1", lease_seconds=60, max_running=5)
-    final = ledger.fail(other, "w1", "404 not found", retryable=False, retry=NO_RETRY_WAIT)
+    other, _ = ledger_jobs.enqueue(ledger, new_id(), "flow", reason="event")
+    ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
+    final = ledger_jobs.fail(
+        ledger, other, "w1", "404 not found", retryable=False, retry=NO_RETRY_WAIT
+    )
     assert (final.state, final.tries) == (JobState.DEAD, 1)
-    deaths = [e for e in ledger.audit_entries() if e.action == "job.dead"]
+    deaths = [e for e in audit.audit_entries(ledger) if e.action == "job.dead"]
     assert [(e.detail["jobId"], e.detail["tries"]) for e in deaths] == [(job_id, 3), (other, 1)]
     assert deaths[1].detail["error"] == "404 not found"
 
 
 def test_a_dead_strategy_can_be_queued_again(ledger: Ledger) -> None:
     strategy = new_id()
-    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
-    ledger.claim("w1", lease_seconds=60, max_running=5)
-    ledger.fail(job_id, "w1", "gone", retryable=False, retry=JOBS)
-    again, joined = ledger.enqueue(strategy, ROUTING, reason="sweep")
+    job_id, _ = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
+    ledger_jobs.fail(ledger, job_id, "w1", "gone", retryable=False, retry=JOBS)
+    again, joined = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="sweep")
     assert again != job_id and joined is False
 
 
 def test_list_jobs_filters_and_orders_newest_first(ledger: Ledger) -> None:
     a, b = new_id(), new_id()
-    first, _ = ledger.enqueue(a, ROUTING, reason="event")
-    second, _ = ledger.enqueue(b, "flow", reason="sweep")
-    assert [j.id for j in ledger.list_jobs()] == [second, first]
-    assert [j.id for j in ledger.list_jobs(strategy_id=a)] == [first]
-    assert [j.id for j in ledger.list_jobs(state="running")] == []
-    view = ledger.list_jobs(strategy_id=b)[0].as_dict()
+    first, _ = ledger_jobs.enqueue(ledger, a, ROUTING, reason="event")
+    second, _ = ledger_jobs.enqueue(ledger, b, "flow", reason="sweep")
+    assert [j.id for j in ledger_jobs.list_jobs(ledger)] == [second, first]
+    assert [j.id for j in ledger_jobs.list_jobs(ledger, strategy_id=a)] == [first]
+    assert [j.id for j in ledger_jobs.list_jobs(ledger, state="running")] == []
+    view = present.job(ledger_jobs.list_jobs(ledger, strategy_id=b)[0])
     assert view["jobId"] == second and view["state"] == "waiting"
     assert view["sourceType"] == "flow" and view["reason"] == "sweep"
 
 
 def test_claim_sweep_is_won_once_per_interval_across_connections(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.db") as one, Ledger(tmp_path / "l.db") as two:
-        assert one.claim_sweep(3600) is True
-        assert two.claim_sweep(3600) is False
-        assert one.claim_sweep(3600) is False
-        wins = [one.claim_sweep(0.3), two.claim_sweep(0.3)]
+        assert ledger_jobs.claim_sweep(one, 3600) is True
+        assert ledger_jobs.claim_sweep(two, 3600) is False
+        assert ledger_jobs.claim_sweep(one, 3600) is False
+        wins = [ledger_jobs.claim_sweep(one, 0.3), ledger_jobs.claim_sweep(two, 0.3)]
         assert wins == [False, False]  # the last sweep is younger than 0.3 s
-        winner = wait_for(lambda: two.claim_sweep(0.3) and "two", what="the next interval")
+        winner = wait_for(
+            lambda: ledger_jobs.claim_sweep(two, 0.3) and "two", what="the next interval"
+        )
         assert winner == "two"
-        assert one.claim_sweep(0.3) is False
+        assert ledger_jobs.claim_sweep(one, 0.3) is False
 
 
 # Two processes claiming from one queue ----------------------------------------------------
@@ -257,7 +271,7 @@ def _claimer(
         while done < quota and time.monotonic() < deadline:
             held = []
             while len(held) < max_running and done + len(held) < quota:
-                job = ledger.claim(owner, lease_seconds=60, max_running=max_running)
+                job = ledger_jobs.claim(ledger, owner, lease_seconds=60, max_running=max_running)
                 if job is None:
                     break
                 # counted from the claim's commit to just before completion: never more than
@@ -268,7 +282,7 @@ def _claimer(
                 claimed.put(job.id)
                 held.append(job)
             if not held:
-                counts = ledger.job_counts()
+                counts = ledger_jobs.job_counts(ledger)
                 if not counts.get("waiting") and not counts.get("running"):
                     return
                 continue
@@ -276,7 +290,7 @@ def _claimer(
             for job in held:
                 with running.get_lock():
                     running.value -= 1
-                ledger.complete(job.id, owner, {"by": owner})
+                ledger_jobs.complete(ledger, job.id, owner, {"by": owner})
                 done += 1
 
 
@@ -284,7 +298,9 @@ def test_two_processes_never_claim_one_job_twice_nor_exceed_max_running(tmp_path
     path = tmp_path / "ledger.db"
     total, limit = 60, 3
     with Ledger(path) as ledger:
-        queued = {ledger.enqueue(new_id(), ROUTING, reason="sweep")[0] for _ in range(total)}
+        queued = {
+            ledger_jobs.enqueue(ledger, new_id(), ROUTING, reason="sweep")[0] for _ in range(total)
+        }
     context = multiprocessing.get_context("spawn")
     ready, go = context.Queue(), context.Event()
     running, peak = context.Value("i", 0), context.Value("i", 0)
@@ -308,8 +324,10 @@ def test_two_processes_never_claim_one_job_twice_nor_exceed_max_running(tmp_path
     assert set(ids) == queued
     assert 2 <= peak.value <= limit  # the limit was reached for, and held
     with Ledger(path) as ledger:
-        assert ledger.job_counts() == {"done": total}
-        owners = [job.result["by"] for job in ledger.list_jobs(limit=None) if job.result]
+        assert ledger_jobs.job_counts(ledger) == {"done": total}
+        owners = [
+            job.result["by"] for job in ledger_jobs.list_jobs(ledger, limit=None) if job.result
+        ]
         assert sorted(owners) == ["p0"] * (total // 2) + ["p1"] * (total // 2)
 
 
@@ -320,27 +338,27 @@ def expire(ledger: Ledger, job_id: str) -> None:
 
 def test_a_job_whose_worker_keeps_dying_dies_with_its_failed_event(ledger: Ledger) -> None:
     strategy = new_id()
-    job_id, _ = ledger.enqueue(strategy, ROUTING, reason="event")
+    job_id, _ = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
     limits = {"lease_seconds": 60, "max_running": 5, "max_tries": 2, "notify": ["hook"]}
-    first = ledger.claim("killed-1", **limits)
+    first = ledger_jobs.claim(ledger, "killed-1", **limits)
     assert first is not None and first.tries == 1
     expire(ledger, job_id)
-    second = ledger.claim("killed-2", **limits)
+    second = ledger_jobs.claim(ledger, "killed-2", **limits)
     assert second is not None and (second.id, second.tries) == (job_id, 2)
     expire(ledger, job_id)
-    other, _ = ledger.enqueue(new_id(), "flow", reason="event")
+    other, _ = ledger_jobs.enqueue(ledger, new_id(), "flow", reason="event")
 
-    taken = ledger.claim("w3", **limits)  # buries the spent job, then takes the next
+    taken = ledger_jobs.claim(ledger, "w3", **limits)  # buries the spent job, then takes the next
 
     assert taken is not None and taken.id == other
-    dead = ledger.get_job(job_id)
+    dead = ledger_jobs.get_job(ledger, job_id)
     assert dead is not None
     assert (dead.state, dead.tries, dead.lease_owner) == (JobState.DEAD, 2, None)
     assert dead.last_error == "the worker running it stopped (lease expired) on try 2 of 2"
     assert dead.finished_at is not None
-    (death,) = [e for e in ledger.audit_entries() if e.action == "job.dead"]
+    (death,) = [e for e in audit.audit_entries(ledger) if e.action == "job.dead"]
     assert death.detail == {"jobId": job_id, "tries": 2, "error": dead.last_error}
-    (delivery,) = ledger.list_deliveries()
+    (delivery,) = outbox.list_deliveries(ledger)
     assert (delivery.target, delivery.event_type) == ("hook", "strategy.archive.failed")
     assert json.loads(delivery.body)["data"] == {
         "strategyId": strategy,
@@ -349,42 +367,46 @@ def test_a_job_whose_worker_keeps_dying_dies_with_its_failed_event(ledger: Ledge
         "tries": 2,
         "error": dead.last_error,
     }
-    assert ledger.verify_audit()[1] is None
+    assert audit.verify_audit(ledger)[1] is None
 
 
 def test_an_expired_job_with_tries_left_is_still_taken_over(ledger: Ledger) -> None:
-    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
-    ledger.claim("killed", lease_seconds=60, max_running=5, max_tries=3)
+    job_id, _ = ledger_jobs.enqueue(ledger, new_id(), ROUTING, reason="event")
+    ledger_jobs.claim(ledger, "killed", lease_seconds=60, max_running=5, max_tries=3)
     expire(ledger, job_id)
-    taken = ledger.claim("w2", lease_seconds=60, max_running=5, max_tries=3)
+    taken = ledger_jobs.claim(ledger, "w2", lease_seconds=60, max_running=5, max_tries=3)
     assert taken is not None and (taken.id, taken.tries, taken.lease_owner) == (job_id, 2, "w2")
-    assert ledger.list_deliveries() == []
+    assert outbox.list_deliveries(ledger) == []
 
 
 def test_a_flow_and_a_routing_strategy_with_one_id_are_separate_jobs(ledger: Ledger) -> None:
     strategy = new_id()
-    flow_job, flow_joined = ledger.enqueue(strategy, "flow", reason="event")
-    routing_job, routing_joined = ledger.enqueue(strategy, ROUTING, reason="admin")
+    flow_job, flow_joined = ledger_jobs.enqueue(ledger, strategy, "flow", reason="event")
+    routing_job, routing_joined = ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="admin")
     assert flow_job != routing_job
     assert (flow_joined, routing_joined) == (False, False)
-    assert ledger.enqueue(strategy, ROUTING, reason="sweep") == (routing_job, True)
-    routing = ledger.get_job(routing_job)
+    assert ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="sweep") == (routing_job, True)
+    routing = ledger_jobs.get_job(ledger, routing_job)
     assert routing is not None and routing.source_type == ROUTING
     # the sweep remembers both source types of the id
-    assert sorted(ledger.known_strategies()) == sorted([(strategy, "flow"), (strategy, ROUTING)])
+    assert sorted(ledger_jobs.known_strategies(ledger)) == sorted(
+        [(strategy, "flow"), (strategy, ROUTING)]
+    )
     # one running does not hold the other back
-    claimed = {ledger.claim(f"w{n}", lease_seconds=60, max_running=5) for n in range(2)}
+    claimed = {
+        ledger_jobs.claim(ledger, f"w{n}", lease_seconds=60, max_running=5) for n in range(2)
+    }
     assert {job.id for job in claimed if job} == {flow_job, routing_job}
     # a waiting job of the other source type does not supersede a failing one
-    ledger.enqueue(strategy, ROUTING, reason="event")
-    failed = ledger.fail(flow_job, "w0", "503", retryable=True, retry=JOBS)
+    ledger_jobs.enqueue(ledger, strategy, ROUTING, reason="event")
+    failed = ledger_jobs.fail(ledger, flow_job, "w0", "503", retryable=True, retry=JOBS)
     assert failed.state is JobState.WAITING
 
 
 def test_leases_are_stored_as_unix_seconds(ledger: Ledger) -> None:
-    job_id, _ = ledger.enqueue(new_id(), ROUTING, reason="event")
+    job_id, _ = ledger_jobs.enqueue(ledger, new_id(), ROUTING, reason="event")
     before = time.time()
-    ledger.claim("w1", lease_seconds=60, max_running=5)
+    ledger_jobs.claim(ledger, "w1", lease_seconds=60, max_running=5)
     kind, value = ledger.db.execute(
         "SELECT typeof(lease_until), lease_until FROM jobs WHERE id = ?", [job_id]
     ).fetchone()
@@ -414,10 +436,10 @@ def test_migrating_a_ledger_keeps_leases_and_every_queued_source_type(tmp_path: 
     )
     conn.close()
     with Ledger(path) as ledger:
-        running = ledger.get_job("j1")
+        running = ledger_jobs.get_job(ledger, "j1")
         assert running is not None and running.lease_owner == "w1"
         assert running.lease_until == datetime(2026, 1, 1, 0, 1, 0, 500000, UTC).timestamp()
         # the routing strategy queued for a flow's id before was lost; a dead one stays out
-        assert sorted(ledger.known_strategies()) == sorted(
+        assert sorted(ledger_jobs.known_strategies(ledger)) == sorted(
             [(strategy, "flow"), (strategy, ROUTING), (routing_only, ROUTING)]
         )

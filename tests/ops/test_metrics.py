@@ -27,7 +27,8 @@ from service.backoff import Backoff
 from service.clock import iso, utcnow
 from service.config import load_settings
 from service.genesys.client import GenesysClient
-from service.ledger import JobState, Ledger, Submission
+from service.ledger import JobState, Ledger, Submission, archives, outbox
+from service.ledger import jobs as ledger_jobs
 from service.ops import multiprocess
 from service.ops.metrics import (
     DELIVERY_KINDS,
@@ -175,20 +176,21 @@ def test_ledger_gauges_follow_jobs_deliveries_and_archives(
         assert (name, frozenset()) in empty and empty[(name, frozenset())] == 0, name
 
     with Ledger(tmp_path / "ledger.db") as ledger:
-        first, _ = ledger.enqueue(str(uuid.uuid4()), "flow", reason="event")
-        ledger.enqueue(str(uuid.uuid4()), "flow", reason="event")
-        ledger.enqueue(str(uuid.uuid4()), "routing-strategy", reason="event")
+        first, _ = ledger_jobs.enqueue(ledger, str(uuid.uuid4()), "flow", reason="event")
+        ledger_jobs.enqueue(ledger, str(uuid.uuid4()), "flow", reason="event")
+        ledger_jobs.enqueue(ledger, str(uuid.uuid4()), "routing-strategy", reason="event")
         # The first was queued an hour ago.
         an_hour_ago = iso(utcnow() - timedelta(hours=1))
         with ledger.transaction() as db:
             db.execute("UPDATE jobs SET created_at = ? WHERE id = ?", [an_hour_ago, first])
-        claimed = ledger.claim("test-owner", lease_seconds=60, max_running=5)
+        claimed = ledger_jobs.claim(ledger, "test-owner", lease_seconds=60, max_running=5)
         assert claimed is not None and claimed.id == first  # the oldest due job first
         with ledger.transaction():
-            ledger.add_event("strategy.archive.completed", None, {}, ["a", "b"])
+            outbox.add_event(ledger, "strategy.archive.completed", None, {}, ["a", "b"])
         before_archive = time.time()
         key = str(uuid.uuid4())
-        ledger.record_archive(
+        archives.record_archive(
+            ledger,
             idempotency_key=key,
             strategy_id=claimed.strategy_id,
             source_type="flow",
@@ -220,7 +222,7 @@ def test_ledger_gauges_follow_jobs_deliveries_and_archives(
 
 def test_names_follow_prometheus_conventions(client: FlaskClient, tmp_path: Path) -> None:
     with Ledger(tmp_path / "ledger.db") as ledger:
-        ledger.enqueue(str(uuid.uuid4()), "flow", reason="event")
+        ledger_jobs.enqueue(ledger, str(uuid.uuid4()), "flow", reason="event")
     post(client, json.dumps(notification()))
     text = client.get("/metrics").get_data(as_text=True)
     families = list(text_string_to_metric_families(text))
@@ -356,17 +358,21 @@ def test_worker_jobs_and_deliveries_are_counted(
         before = scrape(client)
         worker = Worker(settings)
         with Ledger(settings.archiver_db) as ledger:
-            done, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
-            dead, _ = ledger.enqueue(str(uuid.uuid4()), "flow", reason="event")
+            done, _ = ledger_jobs.enqueue(
+                ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event"
+            )
+            dead, _ = ledger_jobs.enqueue(ledger, str(uuid.uuid4()), "flow", reason="event")
             worker.start()
             try:
                 for job_id, state in ((done, JobState.DONE), (dead, JobState.DEAD)):
                     wait_for(
-                        lambda job_id=job_id, state=state: ledger.get_job(job_id).state is state,
+                        lambda job_id=job_id, state=state: (
+                            ledger_jobs.get_job(ledger, job_id).state is state
+                        ),
                         what=f"job {job_id} {state}",
                     )
                 # Each job's event, to each of the two targets; the webhook's first try fails.
-                wait_for(lambda: ledger.outbox_backlog() == 0, what="every delivery made")
+                wait_for(lambda: outbox.outbox_backlog(ledger) == 0, what="every delivery made")
             finally:
                 worker.stop()
                 worker.join()

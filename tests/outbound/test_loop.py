@@ -16,7 +16,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from service.backoff import Backoff
-from service.ledger import Delivery, DeliveryState, Ledger
+from service.ledger import Delivery, DeliveryState, Ledger, audit, jobs, outbox
 from service.outbound.deliver import Attempt, Deliverer
 from service.outbound.loop import DeliveryLane, decide
 from service.outbound.targets import Target, WebhookTarget
@@ -37,7 +37,8 @@ def hook(receiver: WebhookReceiver, name: str | None = None) -> Target:
 
 def announce(ledger: Ledger, *targets: Target) -> str:
     """One completion event for ``targets``, as an archive writes it; its event id."""
-    event_id = ledger.add_event(
+    event_id = outbox.add_event(
+        ledger,
         "strategy.archive.completed",
         STRATEGY,
         {"strategyId": STRATEGY, "archiveId": str(uuid.uuid4()), "versionCount": 1},
@@ -50,7 +51,7 @@ def announce(ledger: Ledger, *targets: Target) -> str:
 def delivery_of(ledger: Ledger, event_id: str, target: Target) -> Delivery:
     (found,) = [
         d
-        for d in ledger.list_deliveries(limit=None)
+        for d in outbox.list_deliveries(ledger, limit=None)
         if (d.event_id, d.target) == (event_id, target.name)
     ]
     return found
@@ -136,7 +137,7 @@ def test_failures_then_2xx_resend_the_same_id_and_bytes_signed_each_time(tmp_pat
         # the retries waited for the schedule
         gaps = [b.at - a.at for a, b in zip(receiver.received, receiver.received[1:], strict=False)]
         assert min(gaps) >= 0.04
-        actions = [e.action for e in ledger.audit_entries(subject=event_id)]
+        actions = [e.action for e in audit.audit_entries(ledger, subject=event_id)]
         assert actions == ["delivery.retry", "delivery.retry", "delivery.delivered"]
 
 
@@ -286,7 +287,7 @@ def test_a_dead_job_announces_its_failure_to_every_target(
         urls = f"{one.url},{two.url}"
         settings = make_settings(simulator, tmp_path, **FAST, VCS_WEBHOOK_URLS=urls)
         with Ledger(settings.archiver_db) as ledger:
-            job_id, _ = ledger.enqueue(missing, "flow", reason="event")
+            job_id, _ = jobs.enqueue(ledger, missing, "flow", reason="event")
             worker = Worker(settings)
             with running_worker(worker):
                 assert len(lane_threads()) == 2

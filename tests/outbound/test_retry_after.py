@@ -20,7 +20,7 @@ import pytest
 from service.backoff import Backoff
 from service.clock import parse_iso
 from service.http import DAY
-from service.ledger import Delivery, DeliveryState, Ledger
+from service.ledger import Delivery, DeliveryState, Ledger, outbox
 from service.outbound.deliver import Attempt, Deliverer
 from service.outbound.loop import DeliveryLane, decide
 from service.outbound.targets import Target, WebhookTarget
@@ -38,7 +38,8 @@ def hook(receiver: WebhookReceiver) -> Target:
 
 
 def announce(ledger: Ledger, target: Target) -> str:
-    event_id = ledger.add_event(
+    event_id = outbox.add_event(
+        ledger,
         "strategy.archive.completed",
         STRATEGY,
         {"strategyId": STRATEGY, "archiveId": str(uuid.uuid4()), "versionCount": 1},
@@ -49,7 +50,7 @@ def announce(ledger: Ledger, target: Target) -> str:
 
 
 def only_delivery(ledger: Ledger) -> Delivery:
-    (delivery,) = ledger.list_deliveries(limit=None)
+    (delivery,) = outbox.list_deliveries(ledger, limit=None)
     return delivery
 
 

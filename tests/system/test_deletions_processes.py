@@ -7,7 +7,7 @@ import json
 import uuid
 from pathlib import Path
 
-from service.ledger import JobState, Ledger
+from service.ledger import JobState, Ledger, deletions, jobs, queries
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from service.simulator.receivers import WebhookReceiver
 from tests.helpers import WORKER_TUNING, archiver, cli_env, wait_for
@@ -23,7 +23,7 @@ def events(receiver: WebhookReceiver) -> list[dict]:
 def job_states(db: Path, strategy_id: str) -> list[JobState]:
     """The flow's jobs' states, oldest first."""
     with Ledger(db) as ledger:
-        return [j.state for j in reversed(ledger.list_jobs(strategy_id=strategy_id))]
+        return [j.state for j in reversed(jobs.list_jobs(ledger, strategy_id=strategy_id))]
 
 
 def test_a_deleted_flow_ends_deleted_once_is_passed_over_then_lives_again(
@@ -39,7 +39,7 @@ def test_a_deleted_flow_ends_deleted_once_is_passed_over_then_lives_again(
             VCS_WEBHOOK_SECRET=SECRET,
         )
         with Ledger(db) as ledger:
-            ledger.enqueue(DEMO_FLOW_ID, "flow", reason="event")
+            jobs.enqueue(ledger, DEMO_FLOW_ID, "flow", reason="event")
         with workers(env, tmp_path) as (worker,):
             receiver.wait_for(1, timeout=30)
             assert job_states(db, DEMO_FLOW_ID) == [JobState.DONE]
@@ -107,8 +107,8 @@ def test_a_deleted_flow_ends_deleted_once_is_passed_over_then_lives_again(
     assert len(revived) == 1
     assert "strategy.archive.failed" not in types
     with Ledger(db) as ledger:
-        assert ledger.deletion(DEMO_FLOW_ID, "flow") is None
-        assert "strategy.live" in [e.action for e in ledger.audit_about([DEMO_FLOW_ID])]
+        assert deletions.deletion(ledger, DEMO_FLOW_ID, "flow") is None
+        assert "strategy.live" in [e.action for e in queries.audit_about(ledger, [DEMO_FLOW_ID])]
 
 
 def test_a_flow_genesys_never_showed_still_dies(simulator: SimulatorServer, tmp_path: Path) -> None:
@@ -117,12 +117,12 @@ def test_a_flow_genesys_never_showed_still_dies(simulator: SimulatorServer, tmp_
     unknown = str(uuid.uuid4())
     env = cli_env(simulator, tmp_path, **WORKER_TUNING)
     with Ledger(db) as ledger:
-        ledger.enqueue(unknown, "flow", reason="admin")
+        jobs.enqueue(ledger, unknown, "flow", reason="admin")
     with workers(env, tmp_path) as (worker,):
         wait_for(lambda: job_states(db, unknown) == [JobState.DEAD], what="the job to die")
         assert worker.terminate() == 0, worker.output
     with Ledger(db) as ledger:
-        assert ledger.deletion(unknown, "flow") is None
+        assert deletions.deletion(ledger, unknown, "flow") is None
     by_hand = archiver("archive", unknown, "--source", "flow", env=env, cwd=tmp_path)
     assert by_hand.returncode == 1
     assert "404" in by_hand.stderr

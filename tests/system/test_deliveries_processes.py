@@ -9,7 +9,7 @@ from pathlib import Path
 
 from standardwebhooks.webhooks import Webhook
 
-from service.ledger import Delivery, DeliveryState, JobState, Ledger
+from service.ledger import Delivery, DeliveryState, JobState, Ledger, archives, jobs, outbox
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.receivers import Received, WebhookReceiver
 from tests.helpers import WORKER_TUNING, archiver, cli_env, wait_for
@@ -25,13 +25,13 @@ def env_for(simulator: SimulatorServer, tmp_path: Path, *urls: str, **extra: str
 
 def only_delivery(path: Path) -> Delivery:
     with Ledger(path) as ledger:
-        (delivery,) = ledger.list_deliveries(limit=None)
+        (delivery,) = outbox.list_deliveries(ledger, limit=None)
         return delivery
 
 
 def delivery_in(path: Path, state: DeliveryState) -> Delivery | None:
     with Ledger(path) as ledger:
-        found = ledger.list_deliveries(state=str(state), limit=None)
+        found = outbox.list_deliveries(ledger, state=str(state), limit=None)
     return found[0] if found else None
 
 
@@ -52,7 +52,7 @@ def test_a_dead_delivery_is_listed_then_sent_again_on_request(
         receiver.always(503)
         env = env_for(simulator, tmp_path, receiver.url, VCS_RETRY_SCHEDULE="0.05,0.05")
         with Ledger(db) as ledger:
-            ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
         with workers(env, tmp_path) as (worker,):
             wait_for(lambda: delivery_in(db, DeliveryState.DEAD), what="the delivery to die")
             listed = archiver(
@@ -92,11 +92,11 @@ def test_a_worker_killed_before_the_delivery_is_answered_is_relieved_by_another(
         receiver.delay = 60  # holds the first delivery open: the worker dies waiting
         env = env_for(simulator, tmp_path, receiver.url, JOB_LEASE_SECONDS="2")
         with Ledger(db) as ledger:
-            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            job_id, _ = jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
         with workers(env, tmp_path) as (victim,):
             receiver.wait_for(1, timeout=30)
             with Ledger(db) as ledger:
-                job = ledger.get_job(job_id)
+                job = jobs.get_job(ledger, job_id)
                 assert job is not None and job.state is JobState.DONE
             assert only_delivery(db).state is DeliveryState.PENDING
             victim.kill()
@@ -111,7 +111,7 @@ def test_a_worker_killed_before_the_delivery_is_answered_is_relieved_by_another(
         assert len(receiver.received) == 2
         assert_copies_of(delivered, receiver.received)
         with Ledger(db) as ledger:
-            assert len(ledger.list_archives()) == 1
+            assert len(archives.list_archives(ledger)) == 1
 
 
 def test_a_slow_target_delays_neither_a_fast_one_nor_archiving(
@@ -123,20 +123,22 @@ def test_a_slow_target_delays_neither_a_fast_one_nor_archiving(
         slow.delay = 4.0
         env = env_for(simulator, tmp_path, slow.url, fast.url)
         with Ledger(db) as ledger, workers(env, tmp_path) as (worker,):
-            ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
             slow.wait_for(1, timeout=30)
             blocked = time.monotonic()
             fast.wait_for(1, timeout=2)
             for strategy in more:
-                ledger.enqueue(strategy, "routing-strategy", reason="event")
-            wait_for(lambda: ledger.job_counts() == {"done": 3}, timeout=3, what="the other jobs")
+                jobs.enqueue(ledger, strategy, "routing-strategy", reason="event")
+            wait_for(
+                lambda: jobs.job_counts(ledger) == {"done": 3}, timeout=3, what="the other jobs"
+            )
             fast.wait_for(3, timeout=3)
             assert time.monotonic() - blocked < 3.5  # all while the slow target still answers
             assert len(slow.received) == 1
             # SIGTERM now: the attempt in hand is finished and recorded, then the worker exits
             assert worker.terminate() == 0, worker.output
             in_hand = slow.received[0].headers["webhook-id"]
-            states = {(d.event_id, d.target): d.state for d in ledger.list_deliveries()}
+            states = {(d.event_id, d.target): d.state for d in outbox.list_deliveries(ledger)}
         assert states[(in_hand, slow.url)] is DeliveryState.DELIVERED
         assert [s for (_, target), s in states.items() if target == fast.url] == [
             DeliveryState.DELIVERED

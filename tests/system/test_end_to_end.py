@@ -22,6 +22,7 @@ import requests
 from flask import Flask, Response, request
 
 from service.ledger import Ledger
+from service.ledger import jobs as ledger_jobs
 from service.simulator import SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.serving import BackgroundServer
@@ -156,7 +157,7 @@ def test_notifications_become_archives_through_gunicorn_and_a_worker(
             # The jobs the notifications queued (all answered, so all queued by now) end done,
             # as the admin API shows them: one more may follow an archive and find nothing new.
             with Ledger(tmp_path / "ledger.db") as ledger:
-                queued = ledger.list_jobs(limit=None)
+                queued = ledger_jobs.list_jobs(ledger, limit=None)
             assert {job.reason for job in queued} == {"event"}
             assert {job.strategy_id for job in queued} == set(sources)
 

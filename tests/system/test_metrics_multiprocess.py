@@ -19,6 +19,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.ledger import JobState, Ledger
+from service.ledger import archives as ledger_archives
+from service.ledger import jobs as ledger_jobs
 from service.simulator import SimulatorServer
 from service.simulator.archival import ArchivalSink
 from tests.helpers import ADMIN_TOKEN, INBOUND_TOKEN, cli_env, wait_for
@@ -171,11 +173,11 @@ def test_every_process_is_counted_once_whichever_worker_answers_the_scrape(
             with Ledger(tmp_path / "ledger.db") as ledger:
 
                 def settled() -> list[Any] | None:
-                    jobs = ledger.list_jobs(limit=None)
+                    jobs = ledger_jobs.list_jobs(ledger, limit=None)
                     return jobs if all(j.state is JobState.DONE for j in jobs) else None
 
                 jobs = wait_for(settled, what="every job done", details=logs)
-                archives = ledger.list_archives()
+                archives = ledger_archives.list_archives(ledger)
             assert len(archives) == 3
             assert (folder / f"counter_{worker.pid}.db").exists()
 

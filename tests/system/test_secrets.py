@@ -26,7 +26,8 @@ from click.testing import CliRunner
 from service import backoff
 from service.commands import cli
 from service.commands.base import CommandEnv
-from service.ledger import DeliveryState, JobState, Ledger
+from service.ledger import DeliveryState, JobState, Ledger, archives, jobs, outbox
+from service.ledger import audit as ledger_audit
 from service.outbound import Deliverer, outbound_from
 from service.outbound.loop import DeliveryLane
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
@@ -262,11 +263,11 @@ def test_an_upstream_error_body_is_stored_as_the_job_last_error_redacted(
         echo = f"you sent {ARCHIVAL_TOKEN}, and Authorization: Bearer {STRANGER_TOKEN}"
         sink.state.fail_next(400, message=echo)  # a refusal: the job dies at once
         with Ledger(settings.archiver_db) as ledger:
-            job_id, _ = ledger.enqueue(DEMO_FLOW_ID, "flow", reason="event")
+            job_id, _ = jobs.enqueue(ledger, DEMO_FLOW_ID, "flow", reason="event")
             with running_worker(Worker(settings)):
                 job = wait_for(lambda: _dead(ledger, job_id), what="the job dead")
-            (archive,) = ledger.list_archives()
-            audit = [e.detail for e in ledger.audit_entries(subject=DEMO_FLOW_ID)]
+            (archive,) = archives.list_archives(ledger)
+            audit = [e.detail for e in ledger_audit.audit_entries(ledger, subject=DEMO_FLOW_ID)]
     assert [r.status for r in sink.state.received] == [400]  # the token was sent
     assert job.last_error is not None
     assert "archival endpoint refused archive" in job.last_error
@@ -278,7 +279,7 @@ def test_an_upstream_error_body_is_stored_as_the_job_last_error_redacted(
 
 
 def _dead(ledger: Ledger, job_id: str) -> Any:
-    job = ledger.get_job(job_id)
+    job = jobs.get_job(ledger, job_id)
     return job if job is not None and job.state is JobState.DEAD else None
 
 
@@ -295,7 +296,7 @@ def test_a_delivery_error_is_stored_redacted(simulator: SimulatorServer, tmp_pat
         targets = outbound.names
         deliverer = Deliverer(outbound.targets)
         with Ledger.from_settings(settings) as ledger:
-            ledger.add_event("strategy.archived", DEMO_FLOW_ID, {"n": 1}, targets)
+            outbox.add_event(ledger, "strategy.archived", DEMO_FLOW_ID, {"n": 1}, targets)
             lane = DeliveryLane(
                 "test/deliver-0",
                 ledger,
@@ -310,8 +311,10 @@ def test_a_delivery_error_is_stored_redacted(simulator: SimulatorServer, tmp_pat
                 assert lane.step() is True
             finally:
                 deliverer.close()
-            (delivery,) = ledger.list_deliveries()
-            audit = [e.detail for e in ledger.audit_entries() if e.action == "delivery.retry"]
+            (delivery,) = outbox.list_deliveries(ledger)
+            audit = [
+                e.detail for e in ledger_audit.audit_entries(ledger) if e.action == "delivery.retry"
+            ]
     assert receiver.received[0].status == 500
     assert delivery.state is DeliveryState.PENDING and delivery.last_status == 500
     assert delivery.last_error is not None

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from service.ledger import DeliveryState, JobState, Ledger, Submission
+from service.ledger import (
+    DeliveryState,
+    JobState,
+    Ledger,
+    Submission,
+    archives,
+    audit,
+    jobs,
+    outbox,
+)
 from service.simulator import DEMO_STRATEGY_ID, SimulatorServer
 from service.simulator.archival import ArchivalSink
 from service.simulator.receivers import WebhookReceiver
@@ -22,7 +31,7 @@ WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 def job_state(path: Path, job_id: str) -> JobState | None:
     with Ledger(path) as ledger:
-        job = ledger.get_job(job_id)
+        job = jobs.get_job(ledger, job_id)
         return job.state if job else None
 
 
@@ -30,14 +39,16 @@ def running_in(worker: Process, path: Path, job_id: str, tries: int) -> bool:
     """Whether ``worker`` (alive) holds the job, on its ``tries``-th try."""
     assert worker.alive(), worker.output
     with Ledger(path) as ledger:
-        job = ledger.get_job(job_id)
+        job = jobs.get_job(ledger, job_id)
     assert job is not None
     return job.tries == tries and f":{worker.pid}:" in (job.lease_owner or "")
 
 
 def job_actions(ledger: Ledger) -> list[tuple[str, str | None]]:
     """(action, strategy) of every job.* audit entry, in commit order."""
-    return [(e.action, e.subject) for e in ledger.audit_entries() if e.action.startswith("job.")]
+    return [
+        (e.action, e.subject) for e in audit.audit_entries(ledger) if e.action.startswith("job.")
+    ]
 
 
 @pytest.mark.parametrize("endpoint_stored_it", [False, True], ids=["lost", "stored-unanswered"])
@@ -49,14 +60,14 @@ def test_a_worker_killed_mid_job_is_finished_once_by_another(
         tuning = {**WORKER_TUNING, "JOB_LEASE_SECONDS": "2"}
         env = cli_env(simulator, tmp_path, **tuning, ARCHIVAL_ENDPOINT=sink.url)
         with Ledger(db) as ledger:
-            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            job_id, _ = jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
         release = sink.state.hold_next(store_first=endpoint_stored_it)
         with workers(env, tmp_path) as (victim,):
             while not sink.state.held.wait(0.05):
                 assert victim.alive(), victim.output
             with Ledger(db) as ledger:
-                (pending,) = ledger.pending_submissions()
-                job = ledger.get_job(job_id)
+                (pending,) = archives.pending_submissions(ledger)
+                job = jobs.get_job(ledger, job_id)
                 assert job is not None and job.state is JobState.RUNNING
                 assert f":{victim.process.pid}:" in (job.lease_owner or "")
             victim.kill()
@@ -72,10 +83,10 @@ def test_a_worker_killed_mid_job_is_finished_once_by_another(
         accepted = sorted(r.status for r in sink.state.received if r.status in (201, 409))
         assert accepted == ([201, 409] if endpoint_stored_it else [201])
         with Ledger(db) as ledger:
-            (archive,) = ledger.list_archives()
+            (archive,) = archives.list_archives(ledger)
             assert archive.id == pending.id
             assert archive.submission is Submission.SUBMITTED
-            job = ledger.get_job(job_id)
+            job = jobs.get_job(ledger, job_id)
             assert job is not None and job.tries == 2  # taken over once the lease ran out
             assert job.result is not None and job.result["finishedEarlier"] == [archive.id]
         assert len(list((tmp_path / "archive").rglob("*.json"))) == 1
@@ -89,8 +100,8 @@ def test_sigterm_finishes_the_job_in_hand_then_exits_0(
     with ArchivalSink() as sink:
         env = cli_env(simulator, tmp_path, **WORKER_TUNING, ARCHIVAL_ENDPOINT=sink.url)
         with Ledger(db) as ledger:
-            first, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
-            second, _ = ledger.enqueue(other, "routing-strategy", reason="event")
+            first, _ = jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            second, _ = jobs.enqueue(ledger, other, "routing-strategy", reason="event")
         release = sink.state.hold_next()
         with workers(env, tmp_path) as (worker,):
             while not sink.state.held.wait(0.05):
@@ -117,7 +128,7 @@ def test_a_second_sigterm_exits_at_once_in_one_clean_line(
     with ArchivalSink() as sink:
         env = cli_env(simulator, tmp_path, **WORKER_TUNING, ARCHIVAL_ENDPOINT=sink.url)
         with Ledger(db) as ledger:
-            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            job_id, _ = jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
         release = sink.state.hold_next()
         try:
             with workers(env, tmp_path) as (worker,):
@@ -148,10 +159,10 @@ def test_the_concurrency_limit_holds_across_worker_processes(
         # four threads in two processes, all hungry before any job is queued
         wait_for(lambda: all("2 thread(s)" in w.output for w in both), what="both workers")
         for strategy in strategies:
-            ledger.enqueue(strategy, "routing-strategy", reason="sweep")
+            jobs.enqueue(ledger, strategy, "routing-strategy", reason="sweep")
         seen = []
         deadline = time.monotonic() + 60
-        while (counts := ledger.job_counts()).get("done", 0) < 6:
+        while (counts := jobs.job_counts(ledger)).get("done", 0) < 6:
             seen.append(counts.get("running", 0))
             assert time.monotonic() < deadline, [w.output for w in both]
             time.sleep(0.01)
@@ -163,8 +174,8 @@ def test_the_concurrency_limit_holds_across_worker_processes(
             running += {"job.started": 1, "job.done": -1}.get(action, 0)
             peak = max(peak, running)
         assert peak == 2
-        assert ledger.job_counts() == {"done": 6}
-        assert len(ledger.list_archives()) == 6
+        assert jobs.job_counts(ledger) == {"done": 6}
+        assert len(archives.list_archives(ledger)) == 6
 
 
 def test_two_workers_never_archive_one_strategy_at_once(
@@ -178,11 +189,13 @@ def test_two_workers_never_archive_one_strategy_at_once(
         until = time.monotonic() + 3
         while time.monotonic() < until:
             simulator.state.add_versions(DEMO_STRATEGY_ID)
-            queued.add(ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")[0])
+            queued.add(
+                jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")[0]
+            )
             time.sleep(0.05)
-        wait_for(lambda: set(ledger.job_counts()) == {"done"}, what="every job to finish")
+        wait_for(lambda: set(jobs.job_counts(ledger)) == {"done"}, what="every job to finish")
         assert [w.terminate() for w in both] == [0, 0]
-        done = ledger.list_jobs(strategy_id=DEMO_STRATEGY_ID, limit=None)
+        done = jobs.list_jobs(ledger, strategy_id=DEMO_STRATEGY_ID, limit=None)
         assert {job.id for job in done} == queued
         assert len(queued) >= 3  # jobs really queued behind running ones
         # in commit order, each start of this strategy is followed by its end before the next
@@ -190,7 +203,7 @@ def test_two_workers_never_archive_one_strategy_at_once(
         lifecycle = [a for a in actions if a in ("job.started", "job.done")]
         assert lifecycle == ["job.started", "job.done"] * len(queued)
         # every version made was archived, each exactly once
-        archived = [v for a in ledger.list_archives() for v in a.version_ids]
+        archived = [v for a in archives.list_archives(ledger) for v in a.version_ids]
         assert len(archived) == len(set(archived))
 
 
@@ -202,17 +215,19 @@ def test_sweep_queues_a_job_for_every_known_strategy(
     assert (empty.returncode, empty.stderr) == (0, "")
     assert empty.stdout == "sweep: 0 strategies, 0 job(s) queued, 0 joined a waiting job\n"
     with Ledger(tmp_path / "ledger.db") as ledger:
-        done, _ = ledger.enqueue(simulator.state.strategy_ids("flow")[0], "flow", reason="event")
-        ledger.claim("w", lease_seconds=60, max_running=5)
-        ledger.complete(done, "w", {})
-        ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")  # waiting
+        done, _ = jobs.enqueue(
+            ledger, simulator.state.strategy_ids("flow")[0], "flow", reason="event"
+        )
+        jobs.claim(ledger, "w", lease_seconds=60, max_running=5)
+        jobs.complete(ledger, done, "w", {})
+        jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")  # waiting
     result = archiver("sweep", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "sweep: 2 strategies, 1 job(s) queued, 1 joined a waiting job\n"
     assert simulator.state.requests == []  # without --discover, Genesys is not called
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert ledger.job_counts() == {"done": 1, "waiting": 2}
-        swept = [j for j in ledger.list_jobs(state="waiting") if j.reason == "sweep"]
+        assert jobs.job_counts(ledger) == {"done": 1, "waiting": 2}
+        swept = [j for j in jobs.list_jobs(ledger, state="waiting") if j.reason == "sweep"]
         assert len(swept) == 1
 
 
@@ -230,10 +245,10 @@ def test_sweep_discover_queues_every_flow_and_routing_strategy(
         f"sweep: {total} strategies, {total} job(s) queued, 0 joined a waiting job",
     ]
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert sorted(ledger.known_strategies()) == sorted(
+        assert sorted(jobs.known_strategies(ledger)) == sorted(
             [(f, "flow") for f in flows] + [(r, "routing-strategy") for r in routing]
         )
-        assert ledger.job_counts() == {"waiting": total}
+        assert jobs.job_counts(ledger) == {"waiting": total}
     again = archiver("sweep", "--discover", env=env, cwd=tmp_path)
     assert again.stdout.splitlines()[-1] == (
         f"sweep: {total} strategies, 0 job(s) queued, {total} joined a waiting job"
@@ -252,7 +267,7 @@ def test_sweep_discover_treats_a_404_strategy_listing_as_none(
         == f"discovered {len(flows)} flow(s) and 0 routing strategy(ies)"
     )
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert {source for _, source in ledger.known_strategies()} == {"flow"}
+        assert {source for _, source in jobs.known_strategies(ledger)} == {"flow"}
 
 
 def test_sweep_discover_fails_with_1_or_2_as_the_contract_says(
@@ -269,7 +284,7 @@ def test_sweep_discover_fails_with_1_or_2_as_the_contract_says(
     assert unconfigured.returncode == 2
     assert "GENESYS_CLIENT_ID is required" in unconfigured.stderr
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert ledger.job_counts() == {}
+        assert jobs.job_counts(ledger) == {}
 
 
 def test_worker_exits_2_naming_a_bad_setting(simulator: SimulatorServer, tmp_path: Path) -> None:
@@ -299,7 +314,7 @@ def test_a_job_whose_worker_keeps_being_killed_dies_after_its_tries(
             VCS_WEBHOOK_SECRET=WEBHOOK_SECRET,
         )
         with Ledger(db) as ledger:
-            job_id, _ = ledger.enqueue(DEMO_STRATEGY_ID, "routing-strategy", reason="event")
+            job_id, _ = jobs.enqueue(ledger, DEMO_STRATEGY_ID, "routing-strategy", reason="event")
         for tries in (1, 2):
             with workers(env, tmp_path) as (victim,):
                 wait_for(
@@ -318,10 +333,10 @@ def test_a_job_whose_worker_keeps_being_killed_dies_after_its_tries(
             receiver.wait_for(1, timeout=15)
             assert last.terminate() == 0, last.output
         with Ledger(db) as ledger:
-            job = ledger.get_job(job_id)
+            job = jobs.get_job(ledger, job_id)
             assert job is not None and job.tries == 2
             assert job.last_error == "the worker running it stopped (lease expired) on try 2 of 2"
-            (delivery,) = ledger.list_deliveries(limit=None)
+            (delivery,) = outbox.list_deliveries(ledger, limit=None)
             assert (delivery.event_type, delivery.state) == (
                 "strategy.archive.failed",
                 DeliveryState.DELIVERED,

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from service.app import create_app
 from service.archive import open_archiver
-from service.ledger import Ledger
+from service.ledger import Ledger, audit
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from tests.helpers import ADMIN_TOKEN, make_settings, web_config
 
@@ -43,7 +43,7 @@ def test_post_archives_queues_one_job_and_audits_it(client: FlaskClient, tmp_pat
     assert job.get_json()["state"] == "waiting"
     assert job.get_json()["tries"] == 0
     with Ledger(tmp_path / "ledger.db") as ledger:
-        actions = [e.action for e in ledger.audit_entries()]
+        actions = [e.action for e in audit.audit_entries(ledger)]
     assert actions.count("admin.archive_requested") == 2
 
 

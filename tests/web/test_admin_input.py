@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from service.ledger import Ledger
+from service.ledger import Ledger, jobs
 from service.simulator import DEMO_FLOW_ID
 from tests.helpers import ADMIN_TOKEN
 
@@ -34,8 +34,8 @@ def test_an_id_with_anything_around_it_is_422_and_queues_nothing(
     assert answer.status_code == 422, answer.get_json()
     assert list(answer.get_json()["fields"]) == ["strategyId"]
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert ledger.list_jobs(limit=None) == []
-        assert ledger.known_strategies() == []
+        assert jobs.list_jobs(ledger, limit=None) == []
+        assert jobs.known_strategies(ledger) == []
 
 
 def test_an_upper_case_id_is_queued_in_lower_case(client: FlaskClient, tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_an_upper_case_id_is_queued_in_lower_case(client: FlaskClient, tmp_path:
     answer = client.post("/archives", json=body, headers=AUTH)
     assert answer.status_code == 202
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert ledger.known_strategies() == [(DEMO_FLOW_ID, "flow")]
+        assert jobs.known_strategies(ledger) == [(DEMO_FLOW_ID, "flow")]
 
 
 @pytest.mark.parametrize("strategy_id", NOT_IDS[:3], ids=repr)
@@ -76,4 +76,4 @@ def test_a_body_that_is_not_json_is_400(client: FlaskClient, tmp_path: Path, bod
     assert answer.status_code == 400
     assert answer.get_json()["error"].startswith("the body is not")
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert ledger.list_jobs(limit=None) == []
+        assert jobs.list_jobs(ledger, limit=None) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 from flask.testing import FlaskClient
 
-from service.ledger import Ledger
+from service.ledger import Ledger, events, jobs
 from tests.helpers import ADMIN_TOKEN, INBOUND_TOKEN
 from tests.inbound.conftest import SAMPLES
 from tests.processes import web_env, web_process
@@ -43,8 +43,8 @@ def assert_refused_as_too_deep(status: int, body: dict[str, str]) -> None:
 
 def assert_nothing_stored(tmp_path: Path) -> None:
     with Ledger(tmp_path / "ledger.db") as ledger:
-        assert ledger.list_events(limit=None) == []
-        assert ledger.list_jobs(limit=None) == []
+        assert events.list_events(ledger, limit=None) == []
+        assert jobs.list_jobs(ledger, limit=None) == []
 
 
 def assert_all_refused(answers: dict[int, tuple[int, dict[str, str]]]) -> None:
