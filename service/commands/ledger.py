@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..reports.listings import DEFAULT_LIMIT, QUERIES, STATUSES
+from ..reports.listings import DEFAULT_LIMIT, KINDS, STATUSES, listing
 from .base import ArchiverCommand, CommandEnv, open_existing_ledger, pass_env
 from .params import ObjectId, ObjectRef, Since
 
@@ -14,7 +14,7 @@ _STATUS_HELP = "; ".join(f"{kind}: {', '.join(values)}" for kind, values in STAT
 
 
 @click.command("ledger", cls=ArchiverCommand, short_help="List what the ledger holds.")
-@click.argument("kind", type=click.Choice(list(QUERIES)), metavar="KIND")
+@click.argument("kind", type=click.Choice(list(KINDS)), metavar="KIND")
 @click.option(
     "--strategy",
     type=ObjectId(),
@@ -54,8 +54,9 @@ def ledger_command(
     from ..reports.render import render_table
 
     with open_existing_ledger(env.settings) as ledger:
-        rows = QUERIES[kind](
+        rows = listing(
             ledger,
+            kind,
             strategy_id=strategy.id if strategy else None,
             status=status,
             since=since,

@@ -1,13 +1,16 @@
 """The listings of ``archiver ledger``: one query per kind of record, as plain dicts.
 
-All with the same filters, all built on ledger verbs (no SQL here), newest first. Command
-line and scripts share them, and ``render.render_table`` turns their rows into aligned
-columns for people.
+``listing`` checks the filters once and runs the kind's query, a ledger verb (no SQL
+here), newest first, described as data in ``QUERIES``. Command line and scripts share
+them, and ``render.render_table`` turns their rows into aligned columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from ..clock import iso, parse_iso
 from ..errors import UsageError
@@ -29,123 +32,77 @@ def parse_since(text: str) -> str:
     return iso(parse_iso(text.strip()))
 
 
-def strategies(
+@dataclass(frozen=True)
+class Query:
+    """One kind's listing: the ledger verb, its names for the two filters, its rows."""
+
+    verb: Callable[..., list[Any]]  # the ledger's listing, newest first
+    rows: Callable[[Ledger, list[Any]], list[Row]]  # what the verb found, as plain dicts
+    subject: str = "strategy_id"  # the verb's keyword for the strategy filter
+    state: str | None = None  # the verb's keyword for the status filter; None: no state
+    states: tuple[str, ...] = ()  # the values the status filter may take
+
+
+def listing(
     ledger: Ledger,
+    kind: str,
     *,
     strategy_id: str | None = None,
     status: str | None = None,
     since: str | None = None,
     limit: int | None = DEFAULT_LIMIT,
 ) -> list[Row]:
-    """Known strategies with their counts; ``since``: first seen or last archived since."""
-    _check_status("strategies", status)
-    found = queries.list_strategies(ledger, strategy_id=strategy_id, since=since, limit=limit)
-    # Version entries the last run left out (contract section 3), each with its reason.
+    """The records of ``kind`` (one of ``KINDS``), newest first, as plain dicts;
+    ``UsageError`` for a ``status`` the kind does not have."""
+    _check_status(kind, status)
+    query = QUERIES[kind]
+    filters: dict[str, Any] = {query.subject: strategy_id, "since": since, "limit": limit}
+    if query.state:
+        filters[query.state] = status
+    return query.rows(ledger, query.verb(ledger, **filters))
+
+
+def _each(show: Callable[[Any], Row]) -> Callable[[Ledger, list[Any]], list[Row]]:
+    return lambda ledger, found: [show(record) for record in found]
+
+
+def _strategy_rows(ledger: Ledger, found: list[Row]) -> list[Row]:
+    """Each strategy with the version entries its last run left out (contract section 3)."""
     skipped = ledger_skipped.skipped_versions(ledger, [r["id"] for r in found])
     return [present.strategy(r, skipped.get(r["id"], [])) for r in found]
 
 
-def archives(
-    ledger: Ledger,
-    *,
-    strategy_id: str | None = None,
-    status: str | None = None,
-    since: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
-) -> list[Row]:
-    """Archives; ``status`` is the submission state (pending, submitted, rejected, local)."""
-    _check_status("archives", status)
-    found = ledger_archives.list_archives(
-        ledger,
-        strategy_id=strategy_id,
-        submission=Submission(status) if status else None,
-        since=since,
-        limit=limit,
-    )
-    return [present.archive(a) for a in found]
+def _values(states: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(str(state) for state in states)
 
 
-def jobs(
-    ledger: Ledger,
-    *,
-    strategy_id: str | None = None,
-    status: str | None = None,
-    since: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
-) -> list[Row]:
-    """Archive jobs; ``status`` is the job state."""
-    _check_status("jobs", status)
-    found = ledger_jobs.list_jobs(
-        ledger, strategy_id=strategy_id, state=status, since=since, limit=limit
-    )
-    return [present.job(j) for j in found]
-
-
-def events(
-    ledger: Ledger,
-    *,
-    strategy_id: str | None = None,
-    status: str | None = None,
-    since: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
-) -> list[Row]:
-    """Inbound notifications as recorded (without their bodies)."""
-    _check_status("events", status)
-    return [
-        present.event(r)
-        for r in ledger_events.list_events(
-            ledger, strategy_id=strategy_id, since=since, limit=limit
-        )
-    ]
-
-
-def deliveries(
-    ledger: Ledger,
-    *,
-    strategy_id: str | None = None,
-    status: str | None = None,
-    since: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
-) -> list[Row]:
-    """Outbound deliveries, one per event and target; ``status`` is the delivery state."""
-    _check_status("deliveries", status)
-    found = outbox.list_deliveries(
-        ledger, state=status, strategy_id=strategy_id, since=since, limit=limit
-    )
-    return [present.delivery(d) for d in found]
-
-
-def audit(
-    ledger: Ledger,
-    *,
-    strategy_id: str | None = None,
-    status: str | None = None,
-    since: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
-) -> list[Row]:
-    """Audit log entries; ``strategy_id`` keeps the entries whose subject it is."""
-    _check_status("audit", status)
-    return [
-        present.audit_entry(e)
-        for e in queries.list_audit(ledger, subject=strategy_id, since=since, limit=limit)
-    ]
-
-
-QUERIES: dict[str, Callable[..., list[Row]]] = {
-    "strategies": strategies,
-    "archives": archives,
-    "jobs": jobs,
-    "events": events,
-    "deliveries": deliveries,
-    "audit": audit,
+# One query per kind, in the order ``archiver ledger`` names them. ``since``: strategies
+# first seen or last archived since; ``status``: an archive's submission (pending,
+# submitted, rejected, local), a job's or a delivery's state; audit entries are filtered
+# by their subject; events are listed without their bodies.
+QUERIES: dict[str, Query] = {
+    "strategies": Query(queries.list_strategies, _strategy_rows),
+    "archives": Query(
+        ledger_archives.list_archives,
+        _each(present.archive),
+        state="submission",
+        states=_values(Submission),
+    ),
+    "jobs": Query(
+        ledger_jobs.list_jobs, _each(present.job), state="state", states=_values(JobState)
+    ),
+    "events": Query(ledger_events.list_events, _each(present.event)),
+    "deliveries": Query(
+        outbox.list_deliveries,
+        _each(present.delivery),
+        state="state",
+        states=_values(DeliveryState),
+    ),
+    "audit": Query(queries.list_audit, _each(present.audit_entry), subject="subject"),
 }
-
+KINDS = tuple(QUERIES)
 # The values ``status`` may take, for the kinds that have a state column.
-STATUSES: dict[str, tuple[str, ...]] = {
-    "archives": tuple(str(s) for s in Submission),
-    "jobs": tuple(str(s) for s in JobState),
-    "deliveries": tuple(str(s) for s in DeliveryState),
-}
+STATUSES = {kind: query.states for kind, query in QUERIES.items() if query.state}
 
 
 def _check_status(kind: str, status: str | None) -> None:
