@@ -39,7 +39,6 @@ LOCK_TIMEOUT = 60.0
 PACK_THRESHOLD = 64
 COMPACT_AFTER = 2000  # loose objects written before they are packed (about 500 versions)
 
-_FILE_MODE = 0o100644
 _DIR_MODE = 0o040000
 _BLOB, _TREE, _COMMIT = Blob.type_num, Tree.type_num, Commit.type_num
 _TYPE_NAMES = {_BLOB: b"blob", _TREE: b"tree"}
@@ -227,9 +226,14 @@ class HistoryRepo:
             lockfile.close()
 
     def _commit(self, sha: bytes) -> Commit:
-        obj = self.repo.object_store[ObjectID(sha)]
+        """The commit ``sha`` (40 hex), or ``HistoryError`` saying it is not one."""
+        try:
+            obj = self.repo.object_store[ObjectID(sha)] if valid_hexsha(sha) else None
+        except KeyError:
+            obj = None
         if not isinstance(obj, Commit):
-            raise HistoryError(f"{sha.decode()} is not a commit in the history repository")
+            shown = sha.decode("ascii", "replace")
+            raise HistoryError(f"{shown} is not a commit of the history repository")
         return obj
 
     def _snapshot_of(self, parent: str | None) -> _Snapshot:
@@ -243,10 +247,8 @@ class HistoryRepo:
         if wanted is None:
             return snapshot
         try:
-            if not valid_hexsha(wanted):
-                raise ValueError(parent)
             root = self.repo.object_store[self._commit(wanted).tree]
-        except (KeyError, ValueError):
+        except (KeyError, HistoryError):
             raise HistoryError(f"parent {parent} is not a commit of the history") from None
         assert isinstance(root, Tree)
         for name, mode, sha in root.iteritems():

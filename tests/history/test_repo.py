@@ -279,6 +279,8 @@ def test_walk_back_lists_commits_after_stop_with_their_trailers(
     assert repo.walk_back(ids[-1], ids[-1]) == []
     with pytest.raises(HistoryError, match="not an ancestor"):
         repo.walk_back(ids[0], ids[-1])
+    with pytest.raises(HistoryError, match="is not a commit of the history repository"):
+        repo.walk_back("f" * 40, None)
 
 
 def test_opening_checks_the_path_and_the_branch(tmp_path: Path, opened: list[HistoryRepo]) -> None:
