@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.errors import ConfigError, HistoryError, HistoryMoved
-from service.history.commits import Change, deletion_change, version_changes
+from service.history.commits import COMMITTER, Change, deletion_change, version_changes
 from service.history.layout import normalise
 from service.history.repo import PACK_THRESHOLD, HistoryRepo
 
@@ -310,3 +310,39 @@ def test_a_parent_that_is_not_in_the_history_is_refused(
         repo.commit([change], parent="0" * 40)
     with pytest.raises(HistoryError, match="not a commit of the history"):
         repo.commit([change], parent="not-hex")
+
+
+def test_git_fast_import_of_the_same_commits_gives_the_same_ids(
+    tmp_path: Path, opened: list[HistoryRepo]
+) -> None:
+    changes = version_changes(
+        archive(
+            FLOW_ID,
+            [
+                ("1.0", "Main", "2026-11-27T07:00:00Z", ADA),
+                ("2.0", "Main", "2026-11-27T08:00:00Z", GRACE),
+                ("3.0", "Renamed", "2026-11-27T09:00:00Z", ADA),
+            ],
+        )
+    )
+    changes.append(deletion_change("flow", FLOW_ID, "Renamed", "2026-12-01T00:00:00Z", None, None))
+    ours = open_repo(opened, tmp_path / "ours.git").commit(changes, parent=None)
+    stream, paths = bytearray(), {}
+    for change in changes:
+        message = change.message.encode()
+        stream += b"commit refs/heads/main\nauthor %s %d +0000\n" % (
+            change.author.ident(),
+            change.when,
+        )
+        stream += b"committer %s %d +0000\n" % (COMMITTER.ident(), change.when)
+        stream += b"data %d\n%s" % (len(message), message)
+        if change.object_id in paths:
+            stream += b"D %s\n" % paths.pop(change.object_id).encode()
+        if change.content is not None:
+            stream += b"M 100644 inline %s\n" % change.path.encode()
+            stream += b"data %d\n%s\n" % (len(change.content), change.content)
+            paths[change.object_id] = change.path
+    theirs = tmp_path / "theirs.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(theirs)], check=True)
+    subprocess.run(["git", "-C", str(theirs), "fast-import", "--quiet"], input=stream, check=True)
+    assert git(theirs, "rev-list", "--reverse", "main").split() == ours
