@@ -43,6 +43,7 @@ def read_settings(config: Mapping[str, str] | None = None) -> Settings:
         archiver_db=loaded.archiver_db.absolute(),
         archive_dir=loaded.archive_dir.absolute(),
         metrics_dir=loaded.metrics_dir.absolute(),
+        history_repo=loaded.history_repo.absolute() if loaded.history_repo else None,
     )
     outbound_from(settings)
     return settings

@@ -38,6 +38,8 @@ def _finite(value: Any) -> float:
 
 _URL = r"^https?://[^\s/]+(/\S*)?$"
 _DOMAIN = r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+# A branch name git accepts, kept simple: no "..", "//", leading "-" or trailing "/", ".lock".
+_BRANCH = r"^(?!.*\.\.)(?!.*//)(?!.*\.lock$)[A-Za-z0-9_][A-Za-z0-9._/-]*(?<![/.])$"
 
 # Every variable of the contract, its type and its default. Values arrive as strings.
 SCHEMA: dict[str, dict[str, Any]] = {
@@ -52,6 +54,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "ARCHIVE_DIR": {"type": "string", "empty": False, "default": "var/archive"},
     # Metric files of the web and worker processes (default: "metrics" beside ARCHIVER_DB).
     "METRICS_DIR": {"type": "string", "empty": False, "nullable": True, "default": None},
+    # The bare git repository of the history (contract section 10); set empty: no history.
+    "HISTORY_REPO": {"type": "string", "nullable": True, "default": "var/history.git"},
+    "HISTORY_BRANCH": {"type": "string", "regex": _BRANCH, "default": "main"},
     "ARCHIVAL_ENDPOINT": {"type": "string", "regex": _URL, "nullable": True, "default": None},
     "ARCHIVAL_TOKEN": {"type": "string", "minlength": 8, "nullable": True, "default": None},
     "RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 1, "default": "365"},
@@ -141,6 +146,8 @@ class Settings:
     archiver_db: Path = Path("var/ledger.db")
     archive_dir: Path = Path("var/archive")
     metrics_dir: Path = Path("var/metrics")
+    history_repo: Path | None = Path("var/history.git")  # None: no history
+    history_branch: str = "main"
     archival_endpoint: str | None = None
     archival_token: str | None = field(default=None, repr=False)
     retention_days: int = 365
@@ -203,7 +210,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     if found:
         name = sorted(found)[0]
         raise ConfigError(f"{name} {_describe(name, raw.get(name), found[name])}")
-    values = validator.document
+    values = dict(validator.document)
+    if "HISTORY_REPO" in environ and not environ["HISTORY_REPO"].strip():
+        values["HISTORY_REPO"] = None  # set empty: the history is off
     return _build(values)
 
 
@@ -217,6 +226,8 @@ def _describe(name: str, value: Any, messages: list[str]) -> str:
             text = "must have the form whsec_<base64>"
         elif name == "GENESYS_REGION":
             text = "must be a region domain such as mypurecloud.com"
+        elif name == "HISTORY_BRANCH":
+            text = "must be a git branch name such as main"
     elif "field" in text and "coerce" in text:
         text = _HINTS[SCHEMA[name]["type"]]
     elif text.startswith("unallowed value"):
@@ -271,9 +282,10 @@ def _build(values: Mapping[str, Any]) -> Settings:
             values.get("METRICS_DIR") or Path(values["ARCHIVER_DB"]).parent / "metrics"
         ),
         "vcs_webhook_urls": hooks,
+        "history_repo": Path(values["HISTORY_REPO"]) if values.get("HISTORY_REPO") else None,
     }
     taken = {"GENESYS_REGION", "GENESYS_API_URL", "GENESYS_LOGIN_URL", "ARCHIVER_DB"}
-    taken |= {"ARCHIVE_DIR", "METRICS_DIR", "VCS_WEBHOOK_URLS"}
+    taken |= {"ARCHIVE_DIR", "METRICS_DIR", "VCS_WEBHOOK_URLS", "HISTORY_REPO"}
     names = {f.name for f in fields(Settings)}
     for name, value in values.items():
         if name not in taken and name.lower() in names:

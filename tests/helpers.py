@@ -38,6 +38,7 @@ def cli_env(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> dict[str,
         "GENESYS_CLIENT_SECRET": "test-secret-value",
         "ARCHIVER_DB": str(tmp_path / "ledger.db"),
         "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "HISTORY_REPO": "",  # no history unless a test asks for one (history_env)
     }
     if os.environ.get("PYTHONPATH"):  # the code under test, when it is not the installed one
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
@@ -56,9 +57,15 @@ def web_config(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "ARCHIVER_DB": str(tmp_path / "ledger.db"),
         "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "HISTORY_REPO": "",
     }
     config.update(overrides)
     return config
+
+
+def history_env(tmp_path: Path) -> dict[str, str]:
+    """Overrides that turn the history on, in a bare repository under ``tmp_path``."""
+    return {"HISTORY_REPO": str(tmp_path / "history.git"), "HISTORY_BRANCH": "main"}
 
 
 # Worker settings for tests: one thread, quick polls and retries, no scheduled sweep.

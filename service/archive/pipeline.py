@@ -200,6 +200,7 @@ class Archiver:
             location=location,
             submission=Submission.PENDING if self.archival else Submission.LOCAL,
             notify=outbound_from(self.settings).names,
+            history=self.settings.history_repo is not None,  # the history lane announces it
         )
         log.info(
             "archive %s stored: %d version(s) of %s %s at %s",

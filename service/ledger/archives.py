@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import iso, utcnow
 from ..ops.logs import redact
 from . import audit, outbox
+from . import history as history_queue
 from .db import transaction
 from .listing import listing
 
@@ -111,9 +112,14 @@ def record_archive(
     location: str,
     submission: Submission,
     notify: Sequence[str] = (),
+    history: bool = False,
 ) -> ArchiveRecord:
-    """Record a stored archive, its versions, its strategy, an audit entry and its
-    completion event for each target in ``notify``, atomically."""
+    """Record a stored archive, its versions, its strategy, an audit entry, its item in
+    the history's queue and its completion event for each target in ``notify``, atomically.
+
+    ``history``: the history is on, and its lane writes the completion event with the
+    versions' commits (contract section 10), so none is written here.
+    """
     now = iso(utcnow())
     archive_id = str(uuid.uuid4())
     with transaction(ledger.db):
@@ -139,6 +145,7 @@ def record_archive(
             {"archive_id": archive_id, "strategy_id": strategy_id, "version_id": v}
             for v in version_ids
         )
+        history_queue.queue_archive(ledger, archive_id, announce=history)
         audit.append(
             ledger,
             "archive.stored",
@@ -163,7 +170,7 @@ def record_archive(
                 "archiveTimestamp": archive_timestamp,
                 "contentSha256": sha256,
             },
-            notify,
+            () if history else notify,
         )
     record = get_archive(ledger, archive_id)
     assert record is not None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, parse_iso, utcnow
 from . import audit, outbox
+from . import history as history_queue
 from .db import transaction
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def mark_deleted(
         if by:
             data["deletedBy"] = by
         outbox.add_event(ledger, DELETED_EVENT, strategy_id, data, notify)
+        history_queue.queue_deletion(ledger, source_type, strategy_id, name=name, at=when, by=by)
         return True
 
 

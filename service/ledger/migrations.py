@@ -273,3 +273,74 @@ def _skipped_versions(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS(name="0009_history")
+def _history(db: Database) -> None:
+    # The history's queue (contract section 10): one item per archive and per deletion, in
+    # the order the ledger recorded them, added in the same transaction; and each commit
+    # made, a version once (so --full never commits it again). The archives and deletions
+    # of an existing ledger are queued here, in their order, so that it gets its history.
+    db.executescript(
+        """
+        CREATE TABLE history_items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('archive', 'deletion')),
+            archive_id TEXT REFERENCES archives(id),
+            source_type TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            name TEXT,
+            deleted_at TEXT,
+            deleted_by TEXT,
+            announce INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        );
+        CREATE INDEX history_items_pending ON history_items(seq) WHERE state = 'pending';
+        CREATE TABLE history_commits (
+            n INTEGER PRIMARY KEY AUTOINCREMENT,
+            commit_id TEXT NOT NULL UNIQUE,
+            item_seq INTEGER NOT NULL REFERENCES history_items(seq),
+            source_type TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            version_id TEXT,
+            archive_key TEXT,
+            name TEXT NOT NULL,
+            author TEXT NOT NULL,
+            email TEXT NOT NULL,
+            authored_at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX history_commits_once ON history_commits(source_type, object_id,
+            version_id) WHERE version_id IS NOT NULL;
+        CREATE INDEX history_commits_by_object ON history_commits(object_id, source_type, n);
+        -- In the order the ledger recorded them: the audit log's (its archive.stored and
+        -- strategy.deleted entries), by time where an entry is missing.
+        WITH stored AS (
+            SELECT json_extract(detail, '$.archiveId') AS archive_id, min(seq) AS seq
+            FROM audit_log WHERE action = 'archive.stored' GROUP BY 1
+        ), deleted AS (
+            SELECT subject, json_extract(detail, '$.sourceType') AS source_type, max(seq) AS seq
+            FROM audit_log WHERE action = 'strategy.deleted' GROUP BY 1, 2
+        )
+        INSERT INTO history_items (kind, archive_id, source_type, object_id, name, deleted_at,
+            deleted_by, state, created_at)
+        SELECT kind, archive_id, source_type, object_id, name, deleted_at, deleted_by,
+            'pending', strftime('%Y-%m-%dT%H:%M:%fZ')
+        FROM (
+            SELECT 'archive' AS kind, a.id AS archive_id, a.source_type,
+                a.strategy_id AS object_id, NULL AS name, NULL AS deleted_at,
+                NULL AS deleted_by, s.seq AS seq, a.created_at AS at, a.rowid AS n
+            FROM archives a LEFT JOIN stored s ON s.archive_id = a.id
+            UNION ALL
+            SELECT 'deletion', NULL, s.source_type, s.strategy_id, t.name, s.deleted_at,
+                s.deleted_by, d.seq, s.deleted_at, 0
+            FROM strategy_sources s JOIN strategies t ON t.id = s.strategy_id
+            LEFT JOIN deleted d ON d.subject = s.strategy_id AND d.source_type = s.source_type
+            WHERE s.deleted_at IS NOT NULL AND EXISTS (SELECT 1 FROM archives a
+                WHERE a.strategy_id = s.strategy_id AND a.source_type = s.source_type)
+        )
+        ORDER BY seq IS NULL, seq, at, kind = 'deletion', n;
+        """
+    )
