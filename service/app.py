@@ -18,7 +18,7 @@ from flask import Flask
 
 from . import extensions
 from .config import Settings, load_settings
-from .errors import LedgerError
+from .errors import ArchiverError, LedgerError
 from .ledger import Ledger
 from .outbound.settings import outbound_from
 
@@ -83,6 +83,7 @@ def _serve(app: Flask, settings: Settings) -> None:
     ensure_logging(settings, "web")  # gunicorn's workers have it from gunicorn.conf.py
     install_hooks()
     create_ledger(settings)
+    create_history(settings)
     from .inbound.webhooks import blueprint as webhooks
     from .web import bodytimeout, errors
     from .web.admin import blueprint as admin
@@ -93,6 +94,20 @@ def _serve(app: Flask, settings: Settings) -> None:
     bodytimeout.init_app(app, settings.body_read_timeout_seconds)
     for blueprint in (webhooks, admin, health, metrics):
         app.register_blueprint(blueprint)
+
+
+def create_history(settings: Settings) -> None:
+    """Create the history repository now (bare, with its folders) when the history is on,
+    so that it exists from the first moment the service runs. A failure is logged: the
+    worker's history step says it again on each run until it is fixed."""
+    if settings.history_repo is None:
+        return
+    from .history.repo import HistoryRepo
+
+    try:
+        HistoryRepo.open(settings.history_repo, settings.history_branch).close()
+    except (ArchiverError, OSError) as exc:
+        log.warning("the history repository cannot be created at start: %s", exc)
 
 
 def create_ledger(settings: Settings) -> None:

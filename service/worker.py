@@ -30,11 +30,12 @@ from types import FrameType
 from flask import Flask
 
 from . import backoff, extensions
-from .app import create_app
+from .app import create_app, create_history
 from .archive import Archiver, open_archiver
 from .archive.job import JobOutcome, run_archive_job
 from .clock import iso, utcnow
 from .config import Settings
+from .history.lane import HistoryConfig, HistoryStep
 from .ledger import Job, LeaseLost, Ledger, events, jobs, outbox
 from .ops.logs import log_context
 from .ops.metrics import observe_job
@@ -165,6 +166,11 @@ class Worker:
             self.periodic.insert(0, Periodic("sweep", every, self._sweep))
         if settings.event_retention_days:
             self.periodic.append(Periodic("prune", PRUNE_EVERY_SECONDS, self._prune))
+        history = HistoryConfig.from_settings(settings, outbound_from(settings).targets)
+        # The history commits after each archive job, and on each tick what is left.
+        self.history = HistoryStep(history) if history else None
+        if self.history:
+            self.periodic.append(Periodic("history", settings.worker_poll_seconds, self.history))
         # Every connection of the worker waits at most LEDGER_LOCK_TIMEOUT_SECONDS for the lock.
         self.open_ledger: Callable[[], Ledger] = partial(Ledger.from_settings, settings)
         self.heartbeat = Heartbeat(self.open_ledger, settings.job_lease_seconds)
@@ -179,6 +185,7 @@ class Worker:
 
     def start(self) -> None:
         """Open every thread's ledger and archiver (errors surface here), then start them."""
+        create_history(self.settings)
         slots = []
         with ExitStack() as opened:
             for index in range(self.settings.worker_thread_count):
@@ -345,6 +352,8 @@ class Worker:
             log.warning("job %s: lease lost after %.1f s; result dropped", job.id, took)
             return
         observe_job(finished.state, took)
+        if self.history and (outcome.ok or outcome.deleted is not None):
+            self.history(slot.ledger)
         # The log line and the ledger mask secrets themselves (the formatter, the verbs).
         detail = _describe(outcome) if outcome.ok else outcome.error or ""
         if outcome.deleted is not None:

@@ -105,6 +105,14 @@ DELIVERIES = Counter(
     "Delivery attempts of completion events, by target kind and the outcome recorded.",
     ["kind", "outcome"],
 )
+HISTORY_COMMITS = Counter(
+    "archiver_history_commits_total",
+    "Commits the history lane recorded (those a stopped run had made included).",
+)
+HISTORY_FAILURES = Counter(
+    "archiver_history_failures_total",
+    "Runs of the history lane that failed (the items wait for the next run).",
+)
 
 # Every series exists from the start, at 0, so that rates and alerts need no special case.
 for _value in WEBHOOK_RESULTS:
@@ -215,6 +223,14 @@ def count_skipped_versions(source_type: str, count: int) -> None:
 def count_delivery(kind: str, outcome: str) -> None:
     """One delivery attempt to a target of ``kind`` was recorded as ``outcome``."""
     DELIVERIES.labels(kind, outcome).inc()
+
+
+def count_history(commits: int, *, failed: bool = False) -> None:
+    """One run of the history lane recorded ``commits`` commits, or failed."""
+    if failed:
+        HISTORY_FAILURES.inc()
+    elif commits:
+        HISTORY_COMMITS.inc(commits)
 
 
 # Scraping ----------------------------------------------------------------------------
