@@ -16,6 +16,7 @@ from .audit import audit_group
 from .backup import backup_command
 from .base import ArchiverGroup
 from .demo import demo_command
+from .history import history_group
 from .ledger import ledger_command
 from .outbox import outbox_group
 from .reports import report_group, verify_archives_command
@@ -33,9 +34,9 @@ var/ledger.db), ARCHIVE_DIR (cold storage, default var/archive), GENESYS_REGION,
 GENESYS_API_URL, GENESYS_LOGIN_URL, GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET,
 ARCHIVAL_ENDPOINT, ARCHIVAL_TOKEN, RETENTION_DAYS, RETENTION_MAX_VERSIONS,
 MAX_CONCURRENT_ARCHIVES, INBOUND_TOKEN, ADMIN_TOKEN, VCS_WEBHOOK_URLS, VCS_WEBHOOK_SECRET,
-VCS_TARGETS, SWEEP_INTERVAL_SECONDS, PORT, LOG_LEVEL; the README lists them all. Relative
-paths are from the current folder. Commands that only read (ledger, audit verify, report,
-verify-archives, backup) never create a ledger.
+VCS_TARGETS, SWEEP_INTERVAL_SECONDS, HISTORY_REPO, HISTORY_BRANCH, PORT, LOG_LEVEL; the
+README lists them all. Relative paths are from the current folder. Commands that only read
+(ledger, audit verify, report, verify-archives, backup, history) never create a ledger.
 
 Shell completion: eval "$(_ARCHIVER_COMPLETE=bash_source archiver)" in ~/.bashrc
 (zsh_source for zsh, fish_source for fish).
@@ -66,6 +67,7 @@ for command in (
     report_group,
     verify_archives_command,
     backup_command,
+    history_group,
 ):
     cli.add_command(command)
 
