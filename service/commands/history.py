@@ -110,9 +110,10 @@ def _date(when: int) -> str:
 )
 @pass_env
 def rebuild_command(env: CommandEnv, to: Path | None) -> None:
-    """Build the history anew from the ledger and cold storage: every version the ledger
-    recorded as committed, in order, with the same commit ids as the live history (checked
-    one by one; exit 1 at the first that differs). Print the branch's head commit.
+    """Build the history anew from the ledger and cold storage: every archive and deletion,
+    in order, with the same commit ids as the live history (each one the ledger recorded is
+    checked; exit 1 at the first that differs), then the commits of versions the worker has
+    not committed yet (it records them as they are). Print the branch's head commit.
 
     Without --to, HISTORY_REPO is rebuilt in place: the new history is built beside it,
     then its objects are added and the branch moved in one step, under the lock the

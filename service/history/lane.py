@@ -114,7 +114,7 @@ def run_history(ledger: Ledger, config: HistoryConfig, *, batch: int = BATCH) ->
         with repo.lock():
             while True:
                 items = history.pending_items(ledger, limit=batch)
-                made += _step(ledger, repo, config, items)
+                made += _step(ledger, repo, config, items, more=len(items) == batch)
                 if len(items) < batch:
                     return made
     finally:
@@ -122,9 +122,16 @@ def run_history(ledger: Ledger, config: HistoryConfig, *, batch: int = BATCH) ->
 
 
 def _step(
-    ledger: Ledger, repo: HistoryRepo, config: HistoryConfig, items: list[HistoryItem]
+    ledger: Ledger,
+    repo: HistoryRepo,
+    config: HistoryConfig,
+    items: list[HistoryItem],
+    *,
+    more: bool = False,
 ) -> int:
-    """One batch: recover what is on the branch beyond the ledger, commit the rest, record."""
+    """One batch: recover what is on the branch beyond the ledger, commit the rest, record.
+
+    ``more``: items wait beyond this batch (the branch may hold their commits too)."""
     head, last = repo.head(), history.last_commit(ledger)
     if not items:
         if head != last:
@@ -133,7 +140,7 @@ def _step(
     replay = Replay(config.archive_dir)
     replay.learn(history.object_commits(ledger, {(i.source_type, i.object_id) for i in items}))
     planned = [(item, replay.changes(item)) for item in items]
-    recovered = _recover(repo, config, head, last, planned)
+    recovered = _recover(repo, config, head, last, planned, more=more)
     waiting = [change for _, changes in planned for change in changes][len(recovered) :]
     made = repo.commit(waiting, parent=head) if waiting else []
     ids = iter([*recovered, *made])
@@ -166,9 +173,12 @@ def _recover(
     head: str | None,
     last: str | None,
     planned: list[tuple[HistoryItem, list[Change]]],
+    *,
+    more: bool,
 ) -> list[str]:
     """The commits on the branch beyond ``last`` (the ledger's), checked against the first
-    planned changes: each must be the very change planned, and they end with an item."""
+    planned changes: each must be the very change planned, and they end with an item
+    (those beyond this batch, when ``more`` items wait, are the next batch's)."""
     if head == last:
         return []
     if head is None:
@@ -179,7 +189,9 @@ def _recover(
         _unaccounted(config, head, last, "its branch does not hold that commit")
     changes = [change for _, made in planned for change in made]
     if len(found) > len(changes):
-        _unaccounted(config, head, last, f"{len(found)} commit(s) beyond the ledger's")
+        if not more:
+            _unaccounted(config, head, last, f"{len(found)} commit(s) beyond the ledger's")
+        found = found[: len(changes)]
     for (commit, trailers), change in zip(found, changes, strict=False):
         if not _same(trailers, change):
             _unaccounted(config, head, last, f"commit {commit} is not the one planned")

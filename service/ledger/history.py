@@ -144,11 +144,11 @@ def pending_of(ledger: Ledger, object_id: str, source_type: str | None = None) -
     return [_item(r) for r in ledger.db.execute(f"{sql} ORDER BY i.seq", params)]
 
 
-def done_items(ledger: Ledger, *, after: int = 0, limit: int = 1000) -> list[HistoryItem]:
-    """Items already committed, in order, from ``after`` (a seq, exclusive): a rebuild's input."""
+def items_after(ledger: Ledger, after: int = 0, *, limit: int = 1000) -> list[HistoryItem]:
+    """Every item, committed or not, in order, from ``after`` (a seq, exclusive): what a
+    rebuild replays."""
     rows = ledger.db.execute(
-        f"{_ITEMS} WHERE i.state = 'done' AND i.seq > ? ORDER BY i.seq LIMIT ?",
-        [after, int(limit)],
+        f"{_ITEMS} WHERE i.seq > ? ORDER BY i.seq LIMIT ?", [after, int(limit)]
     )
     return [_item(r) for r in rows]
 

@@ -374,3 +374,24 @@ def test_both_processes_create_the_repository_at_start(
     with running_worker(Worker(settings)):
         assert settings.history_repo is not None
         assert git(settings.history_repo, "symbolic-ref", "HEAD") == "refs/heads/main\n"
+
+
+def test_rebuild_replays_items_not_committed_yet_which_the_lane_then_records(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    settings = settings_for(simulator, tmp_path)
+    config = config_of(settings)
+    with Ledger(settings.archiver_db) as ledger:
+        archive(settings, ledger, DEMO_STRATEGY_ID, "routing-strategy")
+        run_history(ledger, config)
+        archive(settings, ledger, DEMO_FLOW_ID, "flow")
+        deletions.mark_deleted(ledger, DEMO_FLOW_ID, "flow", by="Grace Hopper", reason="gone")
+        recorded = [row.commit for row in history.all_commits(ledger)]
+        built = rebuild(ledger, archive_dir=config.archive_dir, repo=config.repo, branch="main")
+        ids = branch_ids(config.repo)
+        assert ids[: len(recorded)] == recorded and len(ids) == len(recorded) + 3 + 1
+        assert built.head == ids[-1]
+        # One item per batch: the branch is ahead by more than a batch, recorded batch by batch.
+        assert run_history(ledger, config, batch=1) == 4
+        assert [row.commit for row in history.all_commits(ledger)] == ids
+        assert branch_ids(config.repo) == ids
