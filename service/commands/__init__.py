@@ -20,6 +20,7 @@ from .history import history_group
 from .ledger import ledger_command
 from .outbox import outbox_group
 from .reports import report_group, verify_archives_command
+from .show import diff_command, show_command
 from .simulate import simulate_command
 from .sweep import sweep_command
 from .web import web_command
@@ -36,7 +37,8 @@ ARCHIVAL_ENDPOINT, ARCHIVAL_TOKEN, RETENTION_DAYS, RETENTION_MAX_VERSIONS,
 MAX_CONCURRENT_ARCHIVES, INBOUND_TOKEN, ADMIN_TOKEN, VCS_WEBHOOK_URLS, VCS_WEBHOOK_SECRET,
 VCS_TARGETS, SWEEP_INTERVAL_SECONDS, HISTORY_REPO, HISTORY_BRANCH, PORT, LOG_LEVEL; the
 README lists them all. Relative paths are from the current folder. Commands that only read
-(ledger, audit verify, report, verify-archives, backup, history) never create a ledger.
+(ledger, audit verify, report, verify-archives, backup, show, diff, history) never create a
+ledger.
 
 Shell completion: eval "$(_ARCHIVER_COMPLETE=bash_source archiver)" in ~/.bashrc
 (zsh_source for zsh, fish_source for fish).
@@ -67,6 +69,8 @@ for command in (
     report_group,
     verify_archives_command,
     backup_command,
+    show_command,
+    diff_command,
     history_group,
 ):
     cli.add_command(command)

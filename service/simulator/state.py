@@ -235,6 +235,12 @@ class SimulatorState:
             if self._deleted.pop(flow_id, None) is None:
                 raise KeyError(flow_id)
 
+    def rename(self, item_id: str, name: str) -> None:
+        """Give an item a new name, as an org renaming a flow would: versions made from now
+        on carry it (KeyError for an unknown id)."""
+        with self._lock:
+            self._items[item_id].name = name
+
     def flow_deletion(self, flow_id: str) -> FlowDeletion | None:
         """The flow's deletion, or None while it is live (or unknown)."""
         with self._lock:

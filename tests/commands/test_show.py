@@ -1,0 +1,168 @@
+"""``archiver show`` and ``archiver diff`` over versions archived from the simulator: in
+process with click's runner, and once as a real process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from service.archive import open_archiver
+from service.commands import cli
+from service.commands.base import CommandEnv
+from service.config import Settings
+from service.history.documents import archived_version
+from service.ledger import Ledger
+from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
+from tests.helpers import archiver, cli_env
+
+PATH = f"flow/main-inbound--{DEMO_FLOW_ID}.json"
+
+
+@pytest.fixture
+def environ(simulator: SimulatorServer, tmp_path: Path) -> dict[str, str]:
+    """The commands' settings: the same ledger and archive folder as ``settings``."""
+    return cli_env(simulator, tmp_path)
+
+
+def run(environ: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), obj=CommandEnv(environ))
+
+
+def archive(settings: Settings, object_id: str = DEMO_FLOW_ID, source: str = "flow") -> None:
+    with open_archiver(settings) as archiver_:
+        assert archiver_.run(object_id, source).archive is not None
+
+
+def test_show_prints_the_newest_version_as_the_history_stores_it(
+    settings: Settings, environ: dict[str, str]
+) -> None:
+    archive(settings)
+    result = run(environ, "show", DEMO_FLOW_ID)
+    assert result.exit_code == 0, result.output
+    with Ledger(settings.archiver_db) as ledger:
+        newest = archived_version(ledger, settings.archive_dir, DEMO_FLOW_ID, "3.0")
+    assert result.stdout_bytes == newest.content
+    assert json.loads(result.stdout_bytes)["name"] == "Main inbound"
+    assert result.stderr == ""
+
+
+def test_show_takes_a_version_by_id_or_number_and_the_object_by_prefix_or_name(
+    settings: Settings, environ: dict[str, str]
+) -> None:
+    archive(settings)
+    by_id = run(environ, "show", DEMO_FLOW_ID, "--version", "2.0")
+    assert by_id.exit_code == 0, by_id.output
+    assert by_id.stdout_bytes != run(environ, "show", DEMO_FLOW_ID).stdout_bytes
+    for ref, version in [(DEMO_FLOW_ID[:8], "2"), ("Main inbound", "2.0")]:
+        other = run(environ, "show", ref, "--version", version)
+        assert (other.exit_code, other.stdout_bytes) == (0, by_id.stdout_bytes)
+
+
+def test_show_finds_a_routing_strategy_the_ledger_knows_without_source(
+    settings: Settings, environ: dict[str, str]
+) -> None:
+    archive(settings, DEMO_STRATEGY_ID, "routing-strategy")
+    result = run(environ, "show", DEMO_STRATEGY_ID, "--version", "1")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout_bytes)["version"] == 1
+    wrong = run(environ, "show", DEMO_STRATEGY_ID, "--source", "flow")
+    assert wrong.exit_code == 1
+    assert wrong.stderr.startswith(f"archiver: no archive of flow {DEMO_STRATEGY_ID} in the")
+
+
+def test_an_unknown_version_is_exit_1_naming_it_and_those_archived(
+    settings: Settings, environ: dict[str, str]
+) -> None:
+    archive(settings)
+    result = run(environ, "show", DEMO_FLOW_ID, "--version", "7")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"archiver: no archive of flow {DEMO_FLOW_ID} holds version '7'; archived versions:"
+        " 1.0, 2.0, 3.0\n"
+    )
+
+
+def test_a_missing_archive_document_is_exit_1_naming_it(
+    settings: Settings, environ: dict[str, str]
+) -> None:
+    archive(settings)
+    (document,) = settings.archive_dir.rglob("*.json")
+    document.unlink()
+    result = run(environ, "diff", DEMO_FLOW_ID, "1", "2")
+    assert result.exit_code == 1
+    assert "cannot read archive document flow/" in result.stderr
+    assert str(settings.archive_dir) in result.stderr
+
+
+@pytest.mark.parametrize("command", [["show", DEMO_FLOW_ID], ["diff", DEMO_FLOW_ID, "1", "2"]])
+def test_without_a_ledger_exit_1_names_it_and_creates_none(
+    command: list[str], environ: dict[str, str], tmp_path: Path
+) -> None:
+    result = run(environ, *command)
+    assert result.exit_code == 1
+    assert result.stderr == f"archiver: no ledger at {tmp_path / 'ledger.db'} (ARCHIVER_DB)\n"
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_diff_is_a_unified_diff_headed_by_tree_path_and_version(
+    settings: Settings, environ: dict[str, str]
+) -> None:
+    archive(settings)
+    result = run(environ, "diff", DEMO_FLOW_ID, "1", "3.0")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [f"--- a/{PATH}@1.0", f"+++ b/{PATH}@3.0"]
+    assert any(line.startswith("-") and '"timeout"' not in line for line in lines[2:])
+    assert run(environ, "diff", DEMO_FLOW_ID, "2", "2.0").stdout == ""
+
+
+def test_diff_paths_follow_a_rename(
+    settings: Settings, environ: dict[str, str], simulator: SimulatorServer
+) -> None:
+    archive(settings)
+    simulator.state.rename(DEMO_FLOW_ID, "After hours")
+    simulator.state.add_versions(DEMO_FLOW_ID)
+    archive(settings)
+    result = run(environ, "diff", DEMO_FLOW_ID, "3", "4")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == [
+        f"--- a/{PATH}@3.0",
+        f"+++ b/flow/after-hours--{DEMO_FLOW_ID}.json@4.0",
+    ]
+    assert '-  "name": "Main inbound",' in result.stdout.splitlines()
+    assert '+  "name": "After hours",' in result.stdout.splitlines()
+
+
+def test_diff_json_lists_the_changes_and_an_empty_array_when_equal(
+    settings: Settings, environ: dict[str, str]
+) -> None:
+    archive(settings)
+    result = run(environ, "diff", DEMO_FLOW_ID, "1", "2", "--json")
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.stdout)
+    assert {"op", "path"} <= set(changes[0])
+    (timeout,) = [c for c in changes if c["path"].endswith("/timeout/config/lit/val")]
+    assert timeout == {"op": "replace", "path": timeout["path"], "old": 30, "new": 40}
+    added = [c for c in changes if c["op"] == "add"]
+    assert added and all("old" not in c for c in added)
+    same = run(environ, "diff", DEMO_FLOW_ID, "2", "2.0", "--json")
+    assert (same.exit_code, same.stdout) == (0, "[]\n")
+
+
+def test_diff_without_both_versions_is_a_usage_error(environ: dict[str, str]) -> None:
+    result = run(environ, "diff", DEMO_FLOW_ID, "1")
+    assert result.exit_code == 2
+    assert "Missing argument 'VERSION_B'" in result.stderr
+
+
+def test_diff_as_a_real_process(
+    settings: Settings, environ: dict[str, str], tmp_path: Path
+) -> None:
+    archive(settings)
+    result = archiver("diff", DEMO_FLOW_ID[:8], "2", "3", "--json", env=environ, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    in_process = run(environ, "diff", DEMO_FLOW_ID, "2.0", "3.0", "--json")
+    assert json.loads(result.stdout) == json.loads(in_process.stdout) != []
