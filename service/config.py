@@ -57,6 +57,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     # The bare git repository of the history (contract section 10); set empty: no history.
     "HISTORY_REPO": {"type": "string", "nullable": True, "default": "var/history.git"},
     "HISTORY_BRANCH": {"type": "string", "regex": _BRANCH, "default": "main"},
+    # The ssh command of pushes to ssh:// git targets, as git reads it (unset: ssh).
+    "GIT_SSH_COMMAND": {"type": "string", "nullable": True, "default": None},
     "ARCHIVAL_ENDPOINT": {"type": "string", "regex": _URL, "nullable": True, "default": None},
     "ARCHIVAL_TOKEN": {"type": "string", "minlength": 8, "nullable": True, "default": None},
     "RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 1, "default": "365"},
@@ -148,6 +150,7 @@ class Settings:
     metrics_dir: Path = Path("var/metrics")
     history_repo: Path | None = Path("var/history.git")  # None: no history
     history_branch: str = "main"
+    git_ssh_command: str | None = None
     archival_endpoint: str | None = None
     archival_token: str | None = field(default=None, repr=False)
     retention_days: int = 365

@@ -202,7 +202,7 @@ class Worker:
             self.settings.max_concurrent_archives,
             self.settings.job_lease_seconds,
             len(lanes),
-            len(self.notify),
+            len(self.outbound.targets),
             f"every {self.settings.sweep_interval_seconds} s"
             if self.settings.sweep_interval_seconds
             else "off",
@@ -239,7 +239,7 @@ class Worker:
                 opened.enter_context(self.open_ledger()),
                 deliverer,
                 self.outbound.retry,
-                self.notify,
+                self.outbound.lanes,  # events' targets and git targets (pushes)
                 lease_seconds=self.settings.job_lease_seconds,
                 poll_seconds=self.settings.worker_poll_seconds,
                 stopping=self.stopping,

@@ -56,7 +56,7 @@ GENESYS_OUTCOMES = (
 )
 SUBMISSION_OUTCOMES = ("accepted", "conflict", "rejected", "retry", "network_error")
 SOURCE_TYPES = ("flow", "routing-strategy")
-DELIVERY_KINDS = ("webhook", "github", "gitlab")
+DELIVERY_KINDS = ("webhook", "github", "gitlab", "git")
 DELIVERY_OUTCOMES = ("delivered", "retry", "dead")
 
 # The answer EventBridge waits for at most 5 s; a healthy one takes milliseconds.

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from cerberus import Validator
@@ -23,6 +24,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..http import public_url
 from ..validation import problems
+from .gittarget import GIT, git_target
 from .targets import (
     DEFAULT_EVENT_TYPE,
     GITHUB,
@@ -55,6 +57,7 @@ def _schema(kind: str, **fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 _TOKEN = {"type": "string", "required": True, "minlength": 8, "regex": r"^[\x21-\x7e]+$"}
+_REF = r"^[^\s~^:?*\[\\]+$"
 
 SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
     WEBHOOK: _schema(
@@ -87,10 +90,18 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             "regex": r"^([0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+)$",
         },
         token=_TOKEN,
-        ref={"type": "string", "required": True, "maxlength": 255, "regex": r"^[^\s~^:?*\[\\]+$"},
+        ref={"type": "string", "required": True, "maxlength": 255, "regex": _REF},
         baseUrl={"type": "string", "regex": _URL, "default": GITLAB_URL},
     ),
+    GIT: _schema(
+        GIT,
+        url={"type": "string", "required": True, "empty": False, "regex": r"^\S+$"},
+        branch={"type": "string", "maxlength": 255, "regex": _REF},
+        username={"type": "string", "maxlength": 200, "regex": r"^[^\s:]+$"},
+        token=_TOKEN | {"required": False},
+    ),
 }
+_KINDS = (*KINDS, GIT)
 _VALIDATORS = {kind: Validator(schema, allow_unknown=False) for kind, schema in SCHEMAS.items()}
 
 _HINTS = {
@@ -102,6 +113,8 @@ _HINTS = {
     "repository": "must be owner/name",
     "project": "must be a numeric id or a path such as group/project",
     "ref": "must be a branch or tag name",
+    "branch": "must be a branch name",
+    "username": "must be text without spaces or colons",
 }
 
 
@@ -114,7 +127,13 @@ class Outbound:
 
     @property
     def names(self) -> list[str]:
-        """The targets' names: whom each completion event is for."""
+        """The names of the targets of events: whom each completion event is for
+        (``git`` targets receive the history branch instead)."""
+        return [target.name for target in self.targets if target.kind != GIT]
+
+    @property
+    def lanes(self) -> list[str]:
+        """Every target's name: what the delivery lanes serve."""
         return [target.name for target in self.targets]
 
 
@@ -125,7 +144,12 @@ def outbound_from(settings: Settings) -> Outbound:
     Built once per settings value (they are frozen): each archive asks for the names.
     """
     targets = parse_targets(
-        settings.vcs_targets, settings.vcs_webhook_urls, settings.vcs_webhook_secret
+        settings.vcs_targets,
+        settings.vcs_webhook_urls,
+        settings.vcs_webhook_secret,
+        history=settings.history_repo,
+        history_branch=settings.history_branch,
+        ssh_command=settings.git_ssh_command,
     )
     try:
         retry = deliveries(settings.vcs_retry_schedule)
@@ -135,9 +159,20 @@ def outbound_from(settings: Settings) -> Outbound:
 
 
 def parse_targets(
-    vcs_targets: str | None, webhook_urls: Sequence[str], webhook_secret: str | None
+    vcs_targets: str | None,
+    webhook_urls: Sequence[str],
+    webhook_secret: str | None,
+    *,
+    history: Path | None = None,
+    history_branch: str = "main",
+    ssh_command: str | None = None,
 ) -> tuple[Target, ...]:
-    """Every configured target: one per ``VCS_WEBHOOK_URLS`` entry, then ``VCS_TARGETS``."""
+    """Every configured target: one per ``VCS_WEBHOOK_URLS`` entry, then ``VCS_TARGETS``.
+
+    ``git`` targets push the branch ``history_branch`` of the repository ``history``
+    (``HISTORY_REPO``; None: the history is off, and a ``git`` target is refused), over
+    SSH with ``ssh_command`` (``GIT_SSH_COMMAND``) when given.
+    """
     if webhook_secret is not None and not re.match(_WHSEC, webhook_secret):
         raise ConfigError("VCS_WEBHOOK_SECRET is invalid: must have the form whsec_<base64>")
     targets: list[Target] = []
@@ -163,7 +198,7 @@ def parse_targets(
         targets.append(target)
     for index, item in enumerate(_json_list(vcs_targets)):
         path = f"VCS_TARGETS[{index}]"
-        target = _target(path, item, webhook_secret)
+        target = _target(path, item, webhook_secret, (history, history_branch, ssh_command))
         if target.name in origin:
             raise ConfigError(
                 f"{path}.name is invalid: {target.name!r} is already used by {origin[target.name]}"
@@ -188,21 +223,23 @@ def _json_list(text: str | None) -> list[Any]:
     return value
 
 
-def _target(path: str, item: Any, webhook_secret: str | None) -> Target:
+def _target(
+    path: str,
+    item: Any,
+    webhook_secret: str | None,
+    pushing: tuple[Path | None, str, str | None],  # a git target's history, branch, ssh
+) -> Target:
     if not isinstance(item, Mapping):
         raise ConfigError(f"{path} is invalid: must be a JSON object")
     kind = item.get("type")
     if kind is None:
         raise ConfigError(f"{path}.type is required")
-    if kind not in KINDS:
-        raise ConfigError(f"{path}.type is invalid: must be one of {', '.join(KINDS)}")
-    validator = _VALIDATORS[kind]
-    found = problems(validator, item)
-    if found:
-        order = list(SCHEMAS[kind])
-        key = min(found, key=lambda k: (order.index(k) if k in order else len(order), k))
-        raise ConfigError(f"{path}.{key} {_describe(kind, key, found[key][0])}")
-    doc = validator.document
+    if kind not in _KINDS:
+        raise ConfigError(f"{path}.type is invalid: must be one of {', '.join(_KINDS)}")
+    if kind == GIT:
+        doc = _validated(path, GIT, item)
+        return git_target(path, doc, *pushing)
+    doc = _validated(path, kind, item)
     if kind in (GITHUB, GITLAB):
         where = doc["repository"] if kind == GITHUB else doc["project"]
         common = {
@@ -221,6 +258,18 @@ def _target(path: str, item: Any, webhook_secret: str | None) -> Target:
     )
 
 
+def _validated(path: str, kind: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """The target's fields as its schema has them (defaults filled in), or the first
+    problem in the schema's order as a ``ConfigError``."""
+    validator = _VALIDATORS[kind]
+    found = problems(validator, item)
+    if found:
+        order = list(SCHEMAS[kind])
+        key = min(found, key=lambda k: (order.index(k) if k in order else len(order), k))
+        raise ConfigError(f"{path}.{key} {_describe(kind, key, found[key][0])}")
+    return dict(validator.document)
+
+
 def _describe(kind: str, key: str, message: str) -> str:
     """Cerberus's message in an operator's words, never quoting the value."""
     if message == "required field":
@@ -233,6 +282,8 @@ def _describe(kind: str, key: str, message: str) -> str:
         return f"is invalid: {_HINTS['project'] if key == 'project' else 'must be a string'}"
     if message == "empty values not allowed":
         return "is invalid: must not be empty"
+    if message.startswith("min length is") and key in _HINTS:
+        return f"is invalid: {_HINTS[key]}"
     if message.startswith("max length is"):
         return f"is invalid: must be at most {message.removeprefix('max length is ')} characters"
     return "is invalid"

@@ -158,7 +158,7 @@ def test_both_forms_together_simple_form_first() -> None:
         ([{"name": "x"}], "VCS_TARGETS[0].type is required"),
         (
             [{"type": "bitbucket"}],
-            "VCS_TARGETS[0].type is invalid: must be one of webhook, github, gitlab",
+            "VCS_TARGETS[0].type is invalid: must be one of webhook, github, gitlab, git",
         ),
         (
             [
