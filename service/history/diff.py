@@ -1,8 +1,9 @@
 """What changed between two archived versions: as text lines, or as JSON operations.
 
 Both compare the documents as the history stores them (``layout.normalise``), so that
-``archiver diff`` says what ``git diff`` of the history repository says, and the JSON form
-reports a change exactly where the normalised text differs.
+``archiver diff`` shows the change ``git diff`` of the history repository shows (a patch
+git applies; git may pair the lines otherwise where several pairings fit), and the JSON
+form reports a change exactly where the normalised text differs.
 """
 
 from __future__ import annotations

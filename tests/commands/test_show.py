@@ -4,6 +4,7 @@ process with click's runner, and once as a real process."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ from service.commands import cli
 from service.commands.base import CommandEnv
 from service.config import Settings
 from service.history.documents import archived_version
+from service.history.lane import HistoryConfig, run_history
 from service.ledger import Ledger
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.helpers import archiver, cli_env
+from tests.helpers import archiver, cli_env, make_settings
 
 PATH = f"flow/main-inbound--{DEMO_FLOW_ID}.json"
 
@@ -166,3 +168,49 @@ def test_diff_as_a_real_process(
     assert result.returncode == 0, result.stderr
     in_process = run(environ, "diff", DEMO_FLOW_ID, "2.0", "3.0", "--json")
     assert json.loads(result.stdout) == json.loads(in_process.stdout) != []
+
+
+def test_show_and_diff_say_what_the_history_repository_holds(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    """The live history, written by the worker's own lane: each version's file at its
+    commit is what ``show`` prints, under the path ``diff`` names, and ``archiver diff`` is
+    a patch that git applies to one commit's file to make the next one's."""
+    repo = tmp_path / "history.git"
+    environ = cli_env(simulator, tmp_path, HISTORY_REPO=str(repo))
+    settings = make_settings(simulator, tmp_path, HISTORY_REPO=str(repo))
+    archive(settings)
+    simulator.state.rename(DEMO_FLOW_ID, "After hours")
+    simulator.state.add_versions(DEMO_FLOW_ID, 2)
+    archive(settings)
+    config = HistoryConfig.from_settings(settings, ())
+    assert config is not None
+    with Ledger(settings.archiver_db) as ledger:
+        assert run_history(ledger, config) == 5
+    log = json.loads(run(environ, "history", "log", DEMO_FLOW_ID, "--json").stdout)
+    commits = {row["versionId"]: row["commit"] for row in log}
+    assert list(commits) == ["1.0", "2.0", "3.0", "4.0", "5.0"]
+    paths = {}
+    for version, commit in commits.items():
+        diff = run(environ, "diff", DEMO_FLOW_ID, version, version).stdout
+        assert diff == ""
+        other = "2.0" if version == "1.0" else "1.0"  # every version's timeout differs
+        header = run(environ, "diff", DEMO_FLOW_ID, other, version).stdout.splitlines()[1]
+        paths[version] = header.removeprefix("+++ b/").removesuffix(f"@{version}")
+        in_git = git(repo, "show", f"{commit}:{paths[version]}")
+        assert in_git == run(environ, "show", DEMO_FLOW_ID, "--version", version).stdout_bytes
+    assert paths["3.0"] == PATH != paths["4.0"] == f"flow/after-hours--{DEMO_FLOW_ID}.json"
+    # git may pair the lines otherwise; ours is a patch git applies, the rename's too
+    patch = run(environ, "diff", DEMO_FLOW_ID, "3", "4").stdout
+    patched = tmp_path / "patched" / f"{paths['4.0']}@4.0"
+    patched.parent.mkdir(parents=True)
+    patched.write_bytes(git(repo, "show", f"{commits['3.0']}:{PATH}"))
+    subprocess.run(["git", "apply"], input=patch.encode(), cwd=tmp_path / "patched", check=True)
+    assert patched.read_bytes() == git(repo, "show", f"{commits['4.0']}:{paths['4.0']}")
+
+
+def git(repo: Path, *args: str) -> bytes:
+    """The real git's answer about the history repository."""
+    return subprocess.run(
+        ["git", "--git-dir", str(repo), *args], capture_output=True, check=True
+    ).stdout

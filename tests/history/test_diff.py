@@ -28,7 +28,7 @@ def test_the_unified_diff_is_headed_by_the_labels_and_shows_each_changed_line() 
     assert text.endswith("\n")
 
 
-def test_the_unified_diff_is_what_git_diff_says(tmp_path: Path) -> None:
+def test_the_unified_diff_of_a_small_change_has_git_diffs_hunks(tmp_path: Path) -> None:
     old, new = tmp_path / "old.json", tmp_path / "new.json"
     old.write_bytes(normalise(OLD))
     new.write_bytes(normalise(NEW))
