@@ -196,21 +196,20 @@ def finish_deleted(
     job_id: str,
     owner: str,
     *,
-    at: str | datetime | None = None,
-    by: str | None = None,
     reason: str,
     notify: Sequence[str] = (),
 ) -> Job:
     """End the job as ``deleted`` (its object is gone: no failure, no retry) and mark the
-    object deleted, in one transaction: ``strategy.deleted`` goes to ``notify`` when the
-    object was live until now. ``LeaseLost`` when this worker no longer holds the job."""
+    object deleted now, by someone unknown (a 404 or 410 says neither), in one transaction:
+    ``strategy.deleted`` goes to ``notify`` when the object was live until now.
+    ``LeaseLost`` when this worker no longer holds the job."""
     reason = redact(reason, ledger.secrets)  # Genesys's words, stored and announced
     with transaction(ledger.db):
         job = get_job(ledger, job_id)
         if job is None or job.lease_owner != owner or job.state is not JobState.RUNNING:
             raise LeaseLost(job_id)
         announced = deletions.mark_deleted(
-            ledger, job.strategy_id, job.source_type, at=at, by=by, reason=reason, notify=notify
+            ledger, job.strategy_id, job.source_type, reason=reason, notify=notify
         )
         result = {"deleted": True, "reason": reason, "announced": announced}
         _finish(
