@@ -60,7 +60,7 @@ def mark_deleted(
     """
     when = _when(at)
     with transaction(ledger.db):
-        _ensure_row(ledger, strategy_id, source_type, when)
+        ensure_rows(ledger, strategy_id, source_type, when)
         changed = ledger.db.execute(
             "UPDATE strategy_sources SET deleted_at = ?, deleted_by = ?, deleted_reason = ?"
             " WHERE strategy_id = ? AND source_type = ? AND deleted_at IS NULL",
@@ -111,7 +111,7 @@ def mark_seen(ledger: Ledger, objects: Iterable[tuple[str, str]], *, reason: str
     now = iso(utcnow())
     with transaction(ledger.db):
         for strategy_id, source_type in objects:
-            _ensure_row(ledger, strategy_id, source_type, now)
+            ensure_rows(ledger, strategy_id, source_type, now)
             row = ledger.db.execute(
                 "SELECT deleted_at FROM strategy_sources WHERE strategy_id = ? AND source_type = ?",
                 [strategy_id, source_type],
@@ -170,8 +170,10 @@ def deleted_objects(ledger: Ledger) -> list[Deletion]:
     return [Deletion(r[0], r[1], r[2], r[3], r[4] or "") for r in rows]
 
 
-def _ensure_row(ledger: Ledger, strategy_id: str, source_type: str, now: str) -> None:
-    """The object's rows, as ``enqueue`` makes them (strategies keeps one per id)."""
+def ensure_rows(ledger: Ledger, strategy_id: str, source_type: str, now: str) -> None:
+    """The object's rows, first seen ``now`` unless they exist: ``strategies`` keeps one per
+    id, ``strategy_sources`` (where the deletion marks sit) one per id and source type.
+    Queueing a job makes them too (``jobs.enqueue``)."""
     ledger.db.execute(
         "INSERT INTO strategies (id, source_type, first_seen_at) VALUES (?, ?, ?)"
         " ON CONFLICT(id) DO NOTHING",

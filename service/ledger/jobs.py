@@ -96,17 +96,8 @@ def enqueue(
                     [events, int(full), waiting[0]],
                 )
             return waiting[0], True
-        ledger.db.execute(
-            "INSERT INTO strategies (id, source_type, first_seen_at) VALUES (?, ?, ?)"
-            " ON CONFLICT(id) DO NOTHING",
-            [strategy_id, source_type, now],
-        )
-        # strategies has one row per id; every source type queued for it is kept here.
-        ledger.db.execute(
-            "INSERT INTO strategy_sources (strategy_id, source_type, first_seen_at)"
-            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [strategy_id, source_type, now],
-        )
+        # strategies has one row per id; strategy_sources keeps every source type queued.
+        deletions.ensure_rows(ledger, strategy_id, source_type, now)
         job_id = str(uuid.uuid4())
         ledger.db.execute(
             "INSERT INTO jobs (id, strategy_id, source_type, state, full, reason, events,"
