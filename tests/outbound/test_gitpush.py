@@ -218,3 +218,25 @@ def test_the_token_stays_out_of_repr_and_counts_as_a_secret() -> None:
     assert TOKEN not in repr(target)
     assert target.secrets() == [TOKEN]
     assert GitTarget(name="local", url="/srv/r.git").secrets() == []
+
+
+def test_a_branch_moved_during_the_push_is_not_overwritten(history: Path, tmp_path: Path) -> None:
+    """The remote checks the old value the push names: git's receive-pack, over the ssh
+    stand-in, with an update hook that moves the branch after it was announced."""
+    remote = bare(tmp_path / "remote.git")
+    target = GitTarget(name="ssh", url=f"ssh://git@githost.invalid{remote}")
+    fake = str(fake_ssh(tmp_path))
+    push_branch(history, "main", target, ssh_command=fake)
+    theirs = commit(tmp_path / "remote.git", "someone else's\n", date="2025-06-02T00:00:00Z")
+    git("update-ref", "refs/heads/main", head(history), cwd=remote)  # back where we left it
+    hook = remote / "hooks" / "update"
+    hook.write_text(f"#!/bin/sh\ngit update-ref refs/heads/main {theirs}\n")
+    hook.chmod(0o755)
+    commit(history, "two\n", date="2025-06-03T00:00:00Z")
+
+    with pytest.raises(PushFailed) as raised:
+        push_branch(history, "main", target, ssh_command=fake)
+
+    assert not isinstance(raised.value, Diverged)
+    assert "(main) refused: failed to update ref" in str(raised.value)  # git's own words
+    assert head(remote) == theirs
