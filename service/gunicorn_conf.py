@@ -40,7 +40,10 @@ bind = f"0.0.0.0:{_settings.port}"
 # WEB_CONCURRENCY is the variable platforms (Heroku, Render, Dokku...) set for this.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "8"))
+# Threads mostly wait for their commit, so many are cheap, and each one in flight can
+# join the next one: with the worker committing too, 2 x 32 carried about 11 events
+# per commit where 2 x 8 carried 6 (scripts/bench_ingest.py, README).
+threads = int(os.environ.get("WEB_THREADS", "32"))
 preload_app = False  # no database connection may exist before the fork
 timeout = 30  # a request never does slow work; a worker silent this long is stuck
 graceful_timeout = 20

@@ -27,7 +27,7 @@ def web_command(port: int | None) -> None:
     """Run the web process (inbound webhooks, admin API, health, metrics) under gunicorn.
 
     Needs INBOUND_TOKEN. WEB_CONCURRENCY processes (default: one per core) of WEB_THREADS
-    threads (default 8); SIGTERM stops it gracefully.
+    threads (default 32); SIGTERM stops it gracefully.
     """
     from gunicorn.app.base import Application  # type: ignore[import-untyped]
 

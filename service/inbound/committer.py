@@ -5,7 +5,9 @@ transaction and one fsync per request, request threads hand their events to this
 process's writer thread, which records everything that has gathered meanwhile in
 one transaction and wakes each request with its own result. Under load the cost of
 the fsync and of taking the write lock is shared by the whole batch; alone, a
-request waits for nothing but its own commit.
+request waits for nothing but its own commit. The batch is closed only once the writer
+holds the write lock: whoever came while another process (web or worker) committed
+rides along, instead of waiting for that commit and then for one of their own.
 
 The writer never dies of a ledger it cannot open (locked, read-only, a broken lock
 path): the requests waiting then fail at once with the reason, ``failure`` tells
@@ -148,9 +150,14 @@ class GroupCommit:
         """Record ``batch``, waking each request; False when the connection should be reopened."""
         healthy = True
         try:
-            results = ledger_events.accept_batches(
-                ledger, [p.events for p in batch], notify=self.notify
-            )
+            with ledger.transaction():
+                # Whoever asked while this writer waited for the write lock joins this
+                # commit: under load that wait is another process's commit, and the next
+                # lock would keep them waiting as long again (one fsync for them all).
+                batch += self._drain(MAX_BATCH - len(batch))
+                results = ledger_events.accept_batches(
+                    ledger, [p.events for p in batch], notify=self.notify
+                )
             for pending, result in zip(batch, results, strict=True):
                 pending.result = result
         except (LedgerError, sqlite3.OperationalError) as exc:
