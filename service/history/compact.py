@@ -20,9 +20,11 @@ from .pack import PackObject, write_pack
 _DIR_MODE = 0o040000
 
 
-def compact(store: DiskObjectStore, head: str) -> int:
+def compact(store: DiskObjectStore, head: str, minimum: int = 1) -> int:
     """Pack the loose objects of the commits leading to ``head`` (back to the first
-    packed one); how many were packed. Loose objects of no such commit stay."""
+    packed one) when there are ``minimum`` or more; how many were packed. Loose objects of
+    no such commit stay (written before a lost compare-and-swap: they are not counted
+    towards ``minimum``, so that they never make one small pack per commit)."""
     folder = Path(store.path)
 
     def is_loose(binsha: bytes) -> bool:
@@ -36,7 +38,7 @@ def compact(store: DiskObjectStore, head: str) -> int:
         assert isinstance(commit, Commit)
         chain.append(commit)
         current = bytes.fromhex(commit.parents[0].decode()) if commit.parents else None
-    if not chain:
+    if not chain or 4 * len(chain) < minimum:  # a commit brings four objects at most
         return 0
     objects: list[PackObject] = []
     added: set[bytes] = set()
@@ -59,6 +61,8 @@ def compact(store: DiskObjectStore, head: str) -> int:
         visit(bytes.fromhex(commit.tree.decode()), b"", Tree.type_num)
         objects.append((commit.sha().digest(), Commit.type_num, commit.as_raw_string(), None))
         added.add(commit.sha().digest())
+    if len(objects) < minimum:
+        return 0
     write_pack(Path(store.pack_dir), objects)
     for binsha in added:
         name = binsha.hex()

@@ -37,7 +37,7 @@ LOCK_TIMEOUT = 60.0
 # Fewer objects than this are written loose (as git does for small writes, so that the
 # live path does not leave one tiny pack per archive); more go into one pack.
 PACK_THRESHOLD = 64
-COMPACT_AFTER = 2000  # loose objects written before they are packed (about 500 versions)
+COMPACT_AFTER = 2000  # loose objects before they are packed (about 500 versions)
 
 _DIR_MODE = 0o040000
 _BLOB, _TREE, _COMMIT = Blob.type_num, Tree.type_num, Commit.type_num
@@ -78,7 +78,7 @@ class _Snapshot:
 class HistoryRepo:
     """A bare repository and the branch the history is written to."""
 
-    compact_after = COMPACT_AFTER  # loose objects written before commit() packs them
+    compact_after = COMPACT_AFTER  # loose objects on disk before commit() packs them
 
     def __init__(self, repo: Repo, branch: str) -> None:
         self.repo = repo
@@ -86,7 +86,7 @@ class HistoryRepo:
         self.branch = branch
         self.ref = Ref(b"refs/heads/" + branch.encode())
         self._snapshot: _Snapshot | None = None
-        self._loose_written = 0  # loose objects written since the last compaction
+        self._wrote_loose = False  # the last build wrote loose objects
 
     @classmethod
     def open(cls, path: Path, branch: str = "main", *, create: bool = True) -> HistoryRepo:
@@ -148,19 +148,21 @@ class HistoryRepo:
                 f"the history branch {self.branch} is no longer at {parent or 'its start'} "
                 f"(now {self.head() or 'empty'}): another writer moved it"
             )
-        if self._loose_written >= self.compact_after:
-            self.compact()
+        # Counted on disk: the lane opens the repository anew at each run.
+        loose = self._wrote_loose and self.repo.object_store.count_loose_objects()
+        if loose and loose >= self.compact_after:
+            self.compact(minimum=self.compact_after // 2)
         return ids
 
-    def compact(self) -> int:
+    def compact(self, minimum: int = 1) -> int:
         """Move the loose objects of the branch into one pack with deltas (as ``git gc``
-        would); how many. A failure is logged: the history itself is complete."""
+        would), when there are at least ``minimum``; how many. A failure is logged: the
+        history itself is complete."""
         head = self.head()
-        self._loose_written = 0
         if head is None:
             return 0
         try:
-            return compact(self.repo.object_store, head)
+            return compact(self.repo.object_store, head, minimum)
         except (OSError, KeyError) as error:
             log.warning("history: packing the loose objects failed: %s", error)
             return 0
@@ -268,8 +270,8 @@ class HistoryRepo:
     def _write(self, objects: _Objects) -> None:
         """Add the new objects: loose when few, else as one pack."""
         store = self.repo.object_store
-        if len(objects) < PACK_THRESHOLD:
-            self._loose_written += len(objects)
+        self._wrote_loose = len(objects) < PACK_THRESHOLD
+        if self._wrote_loose:
             for binsha, (type_num, raw, _) in objects.items():
                 store.add_object(
                     ShaFile.from_raw_string(type_num, raw, sha=ObjectID(binsha.hex().encode()))

@@ -86,3 +86,20 @@ def test_nothing_to_pack(tmp_path: Path) -> None:
         assert repo.compact() == 0
         repo.commit(changes(objects=20, versions=4), parent=None)  # one pack already
         assert repo.compact() == 0
+
+
+def test_unreferenced_loose_objects_never_make_small_packs(tmp_path: Path) -> None:
+    path = tmp_path / "live.git"
+    made = changes(objects=4, versions=4)
+    with HistoryRepo.open(path) as repo:
+        repo.compact_after = 20
+        repo.build(changes(objects=5, versions=1), parent=None)  # never on the branch
+        assert count_objects(path)["count"] == 5 * 4
+        head = None
+        for change in made:
+            [head] = repo.commit([change], parent=head)
+    counted = count_objects(path)
+    assert counted["packs"] >= 1
+    assert counted["in-pack"] >= counted["packs"] * repo.compact_after // 2
+    assert counted["count"] >= 5 * 4  # the unreferenced objects are left alone
+    git(path, "fsck", "--strict")
