@@ -28,6 +28,7 @@ from typing import Any
 import requests
 
 from .commands.web import CONFIG as GUNICORN_CONFIG
+from .history.gitlog import caught_up, demo_tour
 from .http import make_session
 from .ledger import Ledger, audit, events
 from .simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
@@ -121,6 +122,7 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
             payload = dispatch["client_payload"]
             _say(f"   {dispatch['event_type']}: {payload['type']} {payload['data']['strategyId']}")
         _say("")
+        _wait(lambda: caught_up(folder / "ledger.db"), "the history's commits")
         sim.state.wait_notifications(10)
         answers = sorted({str(n.status) for n in sim.state.notifications})
         _say(f"Notifications sent: {len(sim.state.notifications)}, answered {answers}")
@@ -133,7 +135,8 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
     if broken:
         _say(f"audit log BROKEN: {broken}")
         return 1
-    _say(f"Audit log: {checked} entries, hash chain intact")
+    _say(f"Audit log: {checked} entries, hash chain intact\n")
+    demo_tour(folder / "history.git", folder / "ledger.db", DEMO_FLOW_ID, env, _say)
     _next_steps(folder)
     return 0
 
@@ -151,6 +154,7 @@ def _next_steps(folder: Path) -> None:
         "ledger archives",
         "ledger strategies",
         f"report history {DEMO_FLOW_ID[:8]}",
+        f"history log {DEMO_FLOW_ID[:8]}",
         "verify-archives",
     ):
         _say(f"  {settings} {archiver} {args}")
@@ -225,6 +229,7 @@ def _environment(
         "GENESYS_CLIENT_SECRET": "demo-client-secret",
         "ARCHIVER_DB": str(folder / "ledger.db"),
         "ARCHIVE_DIR": str(folder / "archive"),
+        "HISTORY_REPO": str(folder / "history.git"),
         "ARCHIVAL_ENDPOINT": sink.url,
         "ARCHIVAL_TOKEN": ARCHIVAL_TOKEN,
         "INBOUND_TOKEN": INBOUND_TOKEN,

@@ -39,7 +39,7 @@ def test_the_demo_names_its_archives_and_ends_with_commands_that_work(tmp_path: 
 
     head, _, steps = demo.stdout.partition("To look at it (these commands only read):\n")
     commands = steps.splitlines()
-    assert len(commands) == 4 and all(c.startswith("  ARCHIVER_DB=") for c in commands)
+    assert len(commands) == 5 and all(c.startswith("  ARCHIVER_DB=") for c in commands)
     assert f"What the demo made is in {folder} " in head
     outputs = {}
     for command in commands:
@@ -55,3 +55,7 @@ def test_the_demo_names_its_archives_and_ends_with_commands_that_work(tmp_path: 
     assert listed == shown
     assert "3 archive document(s) checked, 0 bad" in outputs["verify-archives"]
     assert "Main inbound" in outputs["ledger strategies"]
+    # The history: every version of the flow one commit, the deletion one more, and a diff.
+    (log,) = [text for args, text in outputs.items() if args.startswith("history log ")]
+    assert [len(line.split()[0]) for line in log.splitlines()] == [40] * 6
+    assert "Main inbound: deleted" in head and "--- a/flow/main-inbound--" in head

@@ -77,6 +77,7 @@ def test_every_version_is_committed_once_in_the_ledgers_order(
     with Ledger(settings.archiver_db) as ledger:
         first = archive(settings, ledger, DEMO_STRATEGY_ID, "routing-strategy").archive
         flow = archive(settings, ledger, DEMO_FLOW_ID, "flow").archive
+        simulator.state.rename(DEMO_STRATEGY_ID, "Routing by priority")
         simulator.state.add_versions(DEMO_STRATEGY_ID, 2)
         later = archive(settings, ledger, DEMO_STRATEGY_ID, "routing-strategy").archive
         assert first and flow and later
@@ -109,8 +110,14 @@ def test_every_version_is_committed_once_in_the_ledgers_order(
         trailers = git(repo, "log", "-1", "--format=%(trailers:only)", commit)
         assert f"Genesys-Version: {change.version_id}" in trailers
         assert f"Archive-Key: {change.archive_key}" in trailers
+    # The rename moved the file, in the commit of the first version under the new name.
+    renamed = [c for c in changes if c.name == "Routing by priority"]
+    assert renamed and renamed[0].path != changes[0].path
+    moved_in = ids[len(changes) - 2]  # the first of the two versions made after the rename
+    status = git(repo, "show", "--name-status", "--no-renames", "--format=", moved_in).split()
+    assert status == ["D", changes[0].path, "A", renamed[0].path]
     tree = git(repo, "ls-tree", "-r", "--name-only", "main").split()
-    assert sorted(tree) == sorted({changes[-1].path, changes[len(first.version_ids)].path})
+    assert sorted(tree) == sorted({renamed[-1].path, changes[len(first.version_ids)].path})
 
 
 def test_the_completion_event_carries_each_versions_commit(
