@@ -1,23 +1,31 @@
 """Benchmark ``POST /webhooks/genesys`` against a bare Flask route under the same gunicorn.
 
-Starts real gunicorn twice on free 127.0.0.1 ports (``-c gunicorn.conf.py``): once the
-bare app of ``scripts/bare_app.py``, once ``service.app:create_app()`` on a fresh ledger
-in a temporary folder. Each gets ``--senders`` keep-alive connections sending distinct
-notifications (direct and EventBridge, ~50 strategies) for ``--seconds`` after a warm-up;
-latency is measured client-side. Prints requests, req/s, p50 and p99 of both, the
-throughput ratio and whether the goals (ratio >= 0.5, p99 < 50 ms) are met. Exit 0.
+Two mixes, one after the other, each with its own baseline: the bare app of
+``scripts/bare_app.py`` and then ``service.app:create_app()`` (on a fresh ledger), each
+under real gunicorn with ``-c gunicorn.conf.py`` on a free 127.0.0.1 port.
 
-    .venv/bin/python scripts/bench_ingest.py [--seconds 10] [--senders 32] [--workers N]
+- ``today``: ``--senders`` keep-alive connections; events over 50 strategies; nothing
+  else running.
+- ``harder``: a new TCP connection for every request; events over 10 hot strategies
+  (every event joins a job already waiting); a real ``archiver worker`` archiving those
+  strategies from a real ``archiver simulate`` meanwhile (``bench_busy.py``): on the
+  product's ledger, and beside the bare route on a ledger of its own kept as busy, so
+  that it burns its CPU beside both.
+
+Latency is measured client-side (from the connect, for a new connection) after a
+warm-up. Prints, per target, requests, req/s, p50, p99, the jobs the worker finished a
+second and the CPU each process group used per request; per mix, the throughput ratio
+and whether the goals (ratio >= 0.5, p99 < 50 ms) are met. Exit 0.
+
+    .venv/bin/python scripts/bench_ingest.py [--mix both|today|harder] [--seconds 10]
+        [--senders 32] [--workers N] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import multiprocessing
 import os
-import signal
 import socket
 import sqlite3
 import statistics
@@ -25,189 +33,50 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from array import array
 from collections import Counter
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
+from multiprocessing.pool import Pool
 from pathlib import Path
 
+from bench_busy import base_env, busy_worker, finished_jobs, job_states, simulator, stop
+from bench_load import TOKEN, Plan, random_strategies, run_loader, templates
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the harder mix's feeder queues jobs with our ledger
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-PATH = "/webhooks/genesys"
-TOKEN = "bench-inbound-token"
-STRATEGIES = 50
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 50.0
-CORR, EVID = b"C" * 36, b"E" * 36  # placeholders replaced by a fresh uuid per request
 
 
-# Bodies -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mix:
+    """One mix's conditions; ``sim_url`` set: a busy worker runs beside each target."""
 
-
-def notification(topic: str, event_body: dict[str, object]) -> dict[str, object]:
-    return {
-        "topicName": topic,
-        "version": "2",
-        "eventBody": event_body,
-        "metadata": {"CorrelationId": CORR.decode()},
-    }
-
-
-def flow_body(flow_id: str, n: int) -> dict[str, object]:
-    """A completed PUBLISH of a flow, shaped like the reference sample."""
-    user = {
-        "id": str(uuid.uuid4()),
-        "name": "Ada Lovelace",
-        "homeOrg": {"id": str(uuid.uuid4()), "name": "Bench Org", "thirdPartyOrgName": "b"},
-    }
-    operation = {
-        "id": str(uuid.uuid4()),
-        "complete": True,
-        "user": user,
-        "client": {"id": str(uuid.uuid4()), "name": "Architect CI"},
-        "actionName": "PUBLISH",
-        "actionStatus": "SUCCESS",
-    }
-    return {
-        "id": flow_id,
-        "name": f"Flow {n}",
-        "description": f"Bench flow {n}",
-        "deleted": False,
-        "checkedInVersion": {"id": "3.0"},
-        "savedVersion": {"id": "3.0"},
-        "publishedVersion": {"id": "3.0"},
-        "currentOperation": operation,
-    }
-
-
-def templates() -> list[tuple[bytes, bytes]]:
-    """(auth header, body template) pairs: flows and strategies, each direct and EventBridge."""
-    made = []
-    for n in range(STRATEGIES):
-        item_id = str(uuid.uuid4())
-        if n % 2:
-            note = notification(f"v2.flows.{item_id}", flow_body(item_id, n))
-            template = "v2.flows.{id}"
-        else:
-            note = notification(
-                f"v2.routing.strategies.{item_id}", {"id": item_id, "name": f"S {n}", "version": 3}
-            )
-            template = "v2.routing.strategies.{id}"
-        made.append((f"Authorization: Bearer {TOKEN}".encode(), json.dumps(note).encode()))
-        event = {
-            "version": "0",
-            "id": EVID.decode(),
-            "detail-type": template,
-            "source": "aws.partner/genesys.com/cloud/bench/archiver",
-            "account": "123456789012",
-            "time": "2026-11-28T08:02:11Z",
-            "region": "us-east-1",
-            "resources": [],
-            "detail": {**note, "timestamp": "2026-11-28T08:02:11.889Z"},
-        }
-        made.append((f"X-Archiver-Token: {TOKEN}".encode(), json.dumps(event).encode()))
-    return made
-
-
-# Load ---------------------------------------------------------------------------------
+    name: str
+    new_connections: bool
+    strategies: list[tuple[str, str]]  # (source type, id)
+    sim_url: str | None = None
+    sim_pid: int = 0
 
 
 @dataclass
-class Load:
-    """What one loader process measured."""
-
-    latencies: array[float] = field(default_factory=lambda: array("d"))
-    statuses: Counter[int] = field(default_factory=Counter)
-    errors: int = 0
-    answered_202: int = 0  # warm-up included: what the ledger should hold
-    window: float = 0.0
-
-
-async def _sender(
-    port: int,
-    bodies: list[tuple[bytes, bytes]],
-    offset: int,
-    load: Load,
-    measure_from: float,
-    until: float,
-    cap: int,
-) -> None:
-    host = f"Host: 127.0.0.1:{port}".encode()
-    reader = writer = None
-    i = offset
-    while time.monotonic() < until and len(load.latencies) < cap:
-        auth, template = bodies[i % len(bodies)]
-        i += 1
-        body = template.replace(CORR, str(uuid.uuid4()).encode()).replace(
-            EVID, str(uuid.uuid4()).encode()
-        )
-        head = b"\r\n".join(
-            [
-                b"POST " + PATH.encode() + b" HTTP/1.1",
-                host,
-                auth,
-                b"Content-Type: application/json",
-                b"Content-Length: " + str(len(body)).encode(),
-                b"",
-                b"",
-            ]
-        )
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            assert reader is not None
-            started = time.monotonic()
-            writer.write(head + body)
-            status = int((await reader.readline()).split(b" ", 2)[1])
-            length, close = 0, False
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection" and value.strip().lower() == b"close":
-                    close = True
-            await reader.readexactly(length)
-            done = time.monotonic()
-        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-            load.errors += time.monotonic() >= measure_from
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-            continue
-        load.answered_202 += status == 202
-        if measure_from <= done <= until:
-            load.latencies.append(done - started)
-            load.statuses[status] += 1
-        if close:
-            writer.close()
-            reader = writer = None
-    if writer is not None:
-        writer.close()
+class Result:
+    mix: str
+    target: str
+    requests: int
+    rate: float
+    p50: float
+    p99: float
+    non_202: dict[int, int]
+    errors: int
+    answered_202: int
+    jobs_rate: float | None  # jobs the busy worker finished a second, in the measured window
+    cpu: dict[str, float]  # CPU seconds used in the measured window, per process group
+    events_stored: int | None = None
 
 
-def run_loader(
-    port: int, senders: int, offset: int, start: float, warmup: float, seconds: float, cap: int
-) -> Load:
-    """One process's share of the senders, as asyncio connections; runs until the window ends."""
-    bodies = templates()
-    load = Load()
-    measure_from, until = start + warmup, start + warmup + seconds
-
-    async def main() -> None:
-        await asyncio.gather(
-            *(
-                _sender(port, bodies, offset + 7 * s, load, measure_from, until, cap)
-                for s in range(senders)
-            )
-        )
-
-    asyncio.run(main())
-    load.window = min(until, time.monotonic()) - measure_from
-    return load
-
-
-# Servers ------------------------------------------------------------------------------
+# Processes ----------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -221,7 +90,7 @@ def gunicorn_command(app: str, port: int, workers: int, pythonpath: Path) -> lis
     if (ROOT / "gunicorn.conf.py").is_file():
         command += ["-c", "gunicorn.conf.py"]
     else:  # the same settings spelled out, should the file be missing
-        command += ["-w", str(workers), "-k", "gthread", "--threads", "8", "--keep-alive", "5"]
+        command += ["-w", str(workers), "-k", "gthread", "--threads", "32", "--keep-alive", "5"]
     return [*command, "--bind", f"127.0.0.1:{port}", "--pythonpath", str(pythonpath), app]
 
 
@@ -238,75 +107,19 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60.
     raise RuntimeError(f"gunicorn did not listen on port {port} within {timeout:.0f} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@dataclass
-class Result:
-    target: str
-    requests: int
-    rate: float
-    p50: float
-    p99: float
-    non_202: dict[int, int]
-    errors: int
-    answered_202: int
-
-
-def bench(target: str, app: str, args: argparse.Namespace, folder: Path) -> Result:
-    """Serve ``app`` with gunicorn, load it, stop it; what the clients measured."""
-    port = free_port()
-    command = gunicorn_command(app, port, args.workers, ROOT / "scripts")
-    env = dict(
-        os.environ,
-        INBOUND_TOKEN=TOKEN,
-        WEB_CONCURRENCY=str(args.workers),
-        PORT=str(port),
-        ARCHIVER_DB=str(folder / "ledger.db"),
-        ARCHIVE_DIR=str(folder / "archive"),
-    )
-    print(f"[{target}] {' '.join(command)}", flush=True)
-    with open(folder / f"gunicorn-{target}.log", "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    try:
-        wait_ready(port, process)
-        time.sleep(1.0)  # let every worker finish booting before the clock starts
-        start = time.monotonic() + 0.5
-        share = [
-            args.senders // args.loaders + (i < args.senders % args.loaders)
-            for i in range(args.loaders)
-        ]
-        cap = args.max_requests // args.loaders
-        jobs = [
-            (port, n, 11 * i, start, args.warmup, args.seconds, cap) for i, n in enumerate(share)
-        ]
-        with multiprocessing.get_context("fork").Pool(args.loaders) as pool:
-            loads = pool.starmap(run_loader, jobs)
-    except RuntimeError:
-        print((folder / f"gunicorn-{target}.log").read_text()[-2000:], file=sys.stderr)
-        raise
-    finally:
-        stop(process)
-    latencies = sorted(x for load in loads for x in load.latencies)
-    statuses: Counter[int] = sum((load.statuses for load in loads), Counter())
-    window = max(load.window for load in loads)
-    cut = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0]
-    return Result(
-        target=target,
-        requests=len(latencies),
-        rate=len(latencies) / window if window > 0 else 0.0,
-        p50=statistics.median(latencies) * 1000 if latencies else 0.0,
-        p99=cut[-1] * 1000,
-        non_202={s: c for s, c in statuses.items() if s != 202},
-        errors=sum(load.errors for load in loads),
-        answered_202=sum(load.answered_202 for load in loads),
-    )
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user and system) the processes ``pids`` and their children have used so far:
+    the live children's and the ended ones' (gunicorn replaces workers now and then)."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, ended children's both
+        total += round(cpu_seconds([int(k) for k in kids]) * ticks)
+    return total / ticks
 
 
 def ledger_events(db: Path) -> int | None:
@@ -317,13 +130,146 @@ def ledger_events(db: Path) -> int | None:
         return None
 
 
+# One target ---------------------------------------------------------------------------
+
+
+def bench(target: str, mix: Mix, args: argparse.Namespace, pool: Pool, folder: Path) -> Result:
+    """Serve ``target`` with gunicorn (and the mix's busy worker), load it, stop; the figures."""
+    app = args.ours if target == "ours" else "bare_app:create_app()"
+    port = free_port()
+    db = folder / f"{mix.name}-{target}.db"
+    command = gunicorn_command(app, port, args.workers, ROOT / "scripts")
+    env = dict(
+        base_env(ROOT),
+        INBOUND_TOKEN=TOKEN,
+        WEB_CONCURRENCY=str(args.workers),
+        PORT=str(port),
+        ARCHIVER_DB=str(db),
+        ARCHIVE_DIR=str(folder / f"{mix.name}-{target}-archive"),
+    )
+    print(f"[{mix.name} {target}] {' '.join(command)}", flush=True)
+    log_path = folder / f"{mix.name}-{target}-gunicorn.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    share = [
+        args.senders // args.loaders + (i < args.senders % args.loaders)
+        for i in range(args.loaders)
+    ]
+    loaders = [p.pid for p in multiprocessing.active_children() if p.pid]
+    watched: dict[str, list[int]] = {"server": [process.pid], "loaders": loaders}
+    try:
+        with ExitStack() as running:
+            wait_ready(port, process)
+            if mix.sim_url:
+                feed = mix.strategies if target == "bare" else None
+                worker = running.enter_context(busy_worker(ROOT, mix.sim_url, db, feed))
+                watched.update(worker=[worker.pid], simulator=[mix.sim_pid])
+            time.sleep(1.0)  # let every gunicorn worker finish booting before the clock starts
+            start = time.monotonic() + 0.5
+            plan = Plan(
+                port=port,
+                bodies=templates(mix.strategies),
+                new_connections=mix.new_connections,
+                measure_from=start + args.warmup,
+                until=start + args.warmup + args.seconds,
+                cap=args.max_requests // args.loaders,
+            )
+            pending = pool.starmap_async(
+                run_loader, [(plan, n, 11 * i) for i, n in enumerate(share)]
+            )
+            time.sleep(max(0.0, plan.measure_from - time.monotonic()))
+            jobs_before = finished_jobs(db)
+            cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+            time.sleep(max(0.0, plan.until - time.monotonic()))
+            cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in watched.items()}
+            jobs = finished_jobs(db) - jobs_before
+            loads = pending.get()
+    except RuntimeError:
+        print(log_path.read_text()[-2000:], file=sys.stderr)
+        raise
+    finally:
+        stop(process)
+    latencies = sorted(x for load in loads for x in load.latencies)
+    statuses: Counter[int] = sum((load.statuses for load in loads), Counter())
+    window = max(load.window for load in loads)
+    cut = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0]
+    return Result(
+        mix=mix.name,
+        target=target,
+        requests=len(latencies),
+        rate=len(latencies) / window if window > 0 else 0.0,
+        p50=statistics.median(latencies) * 1000 if latencies else 0.0,
+        p99=cut[-1] * 1000,
+        non_202={s: c for s, c in statuses.items() if s != 202},
+        errors=sum(load.errors for load in loads),
+        answered_202=sum(load.answered_202 for load in loads),
+        jobs_rate=jobs / args.seconds if mix.sim_url else None,
+        cpu=cpu,
+        events_stored=ledger_events(db) if target == "ours" else None,
+    )
+
+
+def run_mix(name: str, args: argparse.Namespace, pool: Pool, folder: Path) -> list[Result]:
+    """The bare route, then the product, under one mix's conditions."""
+    with ExitStack() as stack:
+        if name == "harder":
+            sim = stack.enter_context(simulator(ROOT, folder, free_port(), hot=10))
+            mix = Mix(name, True, sim.strategies, sim.url, sim.pid)
+        else:
+            mix = Mix(name, False, random_strategies(50))
+        bare = bench("bare", mix, args, pool, folder)
+        ours = bench("ours", mix, args, pool, folder)
+    if mix.sim_url:
+        states = job_states(folder / f"{name}-ours.db")
+        print(f"[{name}] jobs on the product's ledger at the end: {states}")
+    return [bare, ours]
+
+
+# Report -------------------------------------------------------------------------------
+
+
+def report(results: list[list[Result]]) -> None:
+    """One line per target, then each mix's ratio and goals."""
+    print()
+    print(
+        f"{'mix':<8}{'target':<7}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'ratio':>7}  {'non-202/errors':<15}{'jobs/s':>7}  CPU ms per request"
+    )
+    for bare, ours in results:
+        ratio = ours.rate / bare.rate if bare.rate else 0.0
+        for r in (bare, ours):
+            bad = ", ".join(f"{c}x{s}" for s, c in sorted(r.non_202.items())) or "0"
+            shown = f"{ratio:>7.2f}" if r is ours else f"{'':>7}"
+            jobs = "-" if r.jobs_rate is None else f"{r.jobs_rate:.1f}"
+            cpu = ", ".join(
+                f"{name} {seconds * 1000 / max(r.requests, 1):.2f}"
+                for name, seconds in r.cpu.items()
+            )
+            print(
+                f"{r.mix:<8}{r.target:<7}{r.requests:>9}{r.rate:>7.0f}{r.p50:>8.1f}"
+                f"{r.p99:>8.1f}{shown}  {bad + '/' + str(r.errors):<15}{jobs:>7}  {cpu}"
+            )
+    print()
+    for bare, ours in results:
+        ratio = ours.rate / bare.rate if bare.rate else 0.0
+        met_ratio, met_p99 = ratio >= GOAL_RATIO, ours.p99 < GOAL_P99_MS
+        print(
+            f"{ours.mix}: ratio {ratio:.2f} (goal >= {GOAL_RATIO}) "
+            f"{'met' if met_ratio else 'NOT met'}; p99 {ours.p99:.1f} ms "
+            f"(goal < {GOAL_P99_MS:.0f} ms) {'met' if met_p99 else 'NOT met'}; ledger: "
+            f"{ours.events_stored} events stored, {ours.answered_202} answers 202 "
+            "(warm-up included)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     default_workers = int(os.environ.get("WEB_CONCURRENCY", cores))  # as gunicorn.conf.py
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mix", choices=("both", "today", "harder"), default="both")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per target")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured load first")
-    parser.add_argument("--senders", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--senders", type=int, default=32, help="concurrent senders")
     parser.add_argument("--loaders", type=int, default=1, help="client processes sharing them")
     parser.add_argument(
         "--workers",
@@ -332,39 +278,30 @@ def main(argv: list[str] | None = None) -> int:
         help=f"gunicorn workers (default: WEB_CONCURRENCY or {default_workers})",
     )
     parser.add_argument("--max-requests", type=int, default=500_000, help="cap per target")
+    parser.add_argument("--keep", type=Path, help="keep ledgers and logs in this folder")
     parser.add_argument("--ours", default="service.app:create_app()", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if min(args.senders, args.loaders, args.workers) < 1 or args.seconds <= 0:
         parser.error("--senders, --loaders, --workers and --seconds must be positive")
     args.loaders = min(args.loaders, args.senders)
-    threads = os.environ.get("WEB_THREADS", "8")  # as gunicorn.conf.py
+    threads = os.environ.get("WEB_THREADS", "32")  # as gunicorn.conf.py
     print(
         f"{cores} cores; gunicorn workers={args.workers} threads={threads}; "
         f"{args.senders} senders in {args.loaders} process(es); "
         f"{args.warmup:g} s warm-up + {args.seconds:g} s measured per target",
         flush=True,
     )
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        folder = Path(tmp)
-        bare = bench("bare", "bare_app:create_app()", args, folder)
-        ours = bench("ours", args.ours, args, folder)
-        stored = ledger_events(folder / "ledger.db")
-    print()
-    print(f"{'target':<8}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  non-202 / errors")
-    for r in (bare, ours):
-        bad = ", ".join(f"{c}x{s}" for s, c in sorted(r.non_202.items())) or "0"
-        print(
-            f"{r.target:<8}{r.requests:>10}{r.rate:>10.0f}{r.p50:>9.1f}{r.p99:>9.1f}"
-            f"  {bad} / {r.errors}"
-        )
-    ratio = ours.rate / bare.rate if bare.rate else 0.0
-    print(
-        f"ratio: {ratio:.2f} (goal >= {GOAL_RATIO}) {'met' if ratio >= GOAL_RATIO else 'NOT met'}"
-    )
-    met = ours.p99 < GOAL_P99_MS
-    print(f"p99: {ours.p99:.1f} ms (goal < {GOAL_P99_MS:.0f} ms) {'met' if met else 'NOT met'}")
-    if stored is not None:
-        print(f"ledger: {stored} events stored; {ours.answered_202} answers 202 (warm-up included)")
+    names = ["today", "harder"] if args.mix == "both" else [args.mix]
+    with ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            folder = args.keep
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-")))
+        # The loaders are forked first, before this process has any thread of its own.
+        pool = stack.enter_context(multiprocessing.get_context("fork").Pool(args.loaders))
+        results = [run_mix(name, args, pool, folder) for name in names]
+    report(results)
     return 0
 
 
