@@ -5,8 +5,10 @@ records exactly the branch (checked with the real ``git``)."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import signal
 import subprocess
 import time
 from contextlib import ExitStack
@@ -26,6 +28,7 @@ from tests.processes import Process
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 OBJECTS = ((DEMO_STRATEGY_ID, "routing-strategy"), (DEMO_FLOW_ID, "flow"))
+ROUNDS = 8
 
 
 def environment(simulator: SimulatorServer, tmp_path: Path) -> dict[str, str]:
@@ -127,20 +130,63 @@ def test_a_worker_killed_after_moving_the_branch_is_recorded_by_the_next(
         assert "recorded" in second.output and "stopped run" in second.output
 
 
+def test_a_worker_killed_while_writing_objects_leaves_them_unreferenced_and_harmless(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    env = environment(simulator, tmp_path)
+    settings = load_settings(env)
+    assert settings.history_repo is not None
+    packs = settings.history_repo / "objects" / "pack"
+    caught = 0
+    with Ledger(settings.archiver_db) as ledger:
+        HistoryRepo.open(settings.history_repo, "main").close()
+        for attempt in range(5):
+            # Enough versions for one pack (64 objects or more), written before the branch moves.
+            simulator.state.add_versions(DEMO_FLOW_ID, 30)
+            archive_all(settings, ledger)
+            before = set(os.listdir(packs))
+            head = branch(settings.history_repo)
+            process = Process([*ARCHIVER, "worker"], env, tmp_path, f"writer{attempt}")
+            try:
+                deadline = time.monotonic() + 60
+                while set(os.listdir(packs)) == before and process.alive():
+                    assert time.monotonic() < deadline, process.output
+                os.kill(process.pid, signal.SIGKILL)  # the moment its pack appears
+            finally:
+                process.kill()
+            if branch(settings.history_repo) == head:
+                caught += 1  # objects written, the branch not moved
+                assert history.last_commit(ledger) == (head[-1] if head else None)
+                break
+        assert caught, "no worker was killed between writing objects and moving the branch"
+        second = worker(env, tmp_path, "finisher")
+        try:
+            wait_for(
+                lambda: history.pending_items(ledger) == [],
+                what="the next worker to commit",
+                details=lambda: second.output,
+            )
+        finally:
+            second.kill()
+        check_history(settings, ledger)
+
+
 def test_workers_killed_at_random_moments_commit_every_version_once(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     env = environment(simulator, tmp_path)
     settings = load_settings(env)
     chance = random.Random(11)
+    assert settings.history_repo is not None
     with Ledger(settings.archiver_db) as ledger:
-        for round_ in range(6):
-            simulator.state.add_versions(DEMO_STRATEGY_ID, 2)
-            simulator.state.add_versions(DEMO_FLOW_ID, 1)
+        for round_ in range(ROUNDS):
+            simulator.state.add_versions(DEMO_STRATEGY_ID, 3)
+            simulator.state.add_versions(DEMO_FLOW_ID, 2)
             archive_all(settings, ledger)
-            pair = [worker(env, tmp_path, f"round{round_}-{n}") for n in range(2)]
+            pair = [Process([*ARCHIVER, "worker"], env, tmp_path, f"r{round_}-{n}") for n in (0, 1)]
             try:
-                time.sleep(chance.uniform(0.0, 0.4))  # anywhere in their work, or idle
+                # Anywhere from starting up to committing, recording or idle afterwards.
+                time.sleep(chance.uniform(0.3, 1.5))
             finally:
                 for process in pair:
                     process.kill()
@@ -157,4 +203,4 @@ def test_workers_killed_at_random_moments_commit_every_version_once(
             for process in pair:
                 process.kill()
         ids = check_history(settings, ledger)
-        assert len(ids) == len(set(ids)) >= 6 * 3
+        assert len(ids) == len(set(ids)) >= ROUNDS * 5
