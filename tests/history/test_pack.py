@@ -39,6 +39,31 @@ def test_a_small_change_makes_a_small_delta() -> None:
     assert len(delta(BASE, target)) < 40
 
 
+LINES = b"".join(b'  "key %04d": "a value of some length",\n' % n for n in range(2000))
+TWO_EDITS = LINES.replace(b"key 0100", b"KEY 0100").replace(b"key 1900", b"KEY 1900")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        TWO_EDITS,
+        LINES[:40_000] + LINES[:3000] + LINES[60_000:],  # lines moved and repeated
+        LINES.replace(b"value", b"VALUE"),  # every line changed
+        b"\n".join(reversed(LINES.split(b"\n"))),
+        LINES[:-1] + b"no final newline",
+        LINES[:-1].replace(b"\n", b" "),  # one long line
+    ],
+)
+def test_a_text_delta_rebuilds_the_target(target: bytes) -> None:
+    assert b"".join(apply_delta(LINES, delta(LINES, target))) == target
+
+
+def test_edits_far_apart_cost_a_chunk_each_not_what_lies_between() -> None:
+    assert len(delta(LINES, TWO_EDITS)) < 400
+    moved = LINES[40_000:] + LINES[:40_000]
+    assert len(delta(LINES, moved)) < 200
+
+
 def blob(content: bytes, base: bytes | None = None) -> PackObject:
     return (sha1(b"blob %d\x00" % len(content) + content).digest(), BLOB, content, base)
 
