@@ -54,15 +54,16 @@ class Replay:
                 if (item.source_type, item.object_id, change.version_id) not in self.committed
             ]
         elif key in self.present:
-            by = item.deleted_by
-            by_id = by if by and _UUID.match(by) else None
+            by, by_id = item.deleted_by, item.deleted_by_id
+            if by_id is None and by and _UUID.match(by):
+                by, by_id = None, by  # the ledger knew only the id
             made = [
                 deletion_change(
                     item.source_type,
                     item.object_id,
                     item.name or self.present[key],
                     item.deleted_at or "1970-01-01T00:00:00Z",
-                    None if by_id else by,
+                    None if by == by_id else by,
                     by_id,
                 )
             ]

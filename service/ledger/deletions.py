@@ -49,10 +49,14 @@ def mark_deleted(
     *,
     at: str | datetime | None = None,
     by: str | None = None,
+    by_id: str | None = None,
     reason: str,
     notify: Sequence[str] = (),
 ) -> bool:
     """Mark the object deleted; True when it was live until now.
+
+    ``by``: who deleted it, as listings show it (a name, else an id); ``by_id``: that
+    user's id when known, which the history's deletion commit takes as its e-mail.
 
     Only that change writes: an audit entry, one ``strategy.deleted`` event to each
     target in ``notify``, and the end (``deleted``) of the jobs waiting for it. Marking
@@ -90,7 +94,9 @@ def mark_deleted(
         if by:
             data["deletedBy"] = by
         outbox.add_event(ledger, DELETED_EVENT, strategy_id, data, notify)
-        history_queue.queue_deletion(ledger, source_type, strategy_id, name=name, at=when, by=by)
+        history_queue.queue_deletion(
+            ledger, source_type, strategy_id, name=name, at=when, by=by, by_id=by_id
+        )
         return True
 
 

@@ -160,6 +160,7 @@ def _deleted(ledger: Ledger, event: IncomingEvent, now: str, notify: Sequence[st
         event.source_type,
         at=event.changed_at or now,
         by=event.actor.user_name or event.actor.user_id,
+        by_id=event.actor.user_id,
         reason=event.deletion,
         notify=notify,
     )

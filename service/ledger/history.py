@@ -41,7 +41,8 @@ class HistoryItem:
     archive_key: str | None
     name: str | None  # a deletion: the object's name as the ledger knew it
     deleted_at: str | None
-    deleted_by: str | None
+    deleted_by: str | None  # a name, else an id
+    deleted_by_id: str | None
     announce: bool  # the lane writes the archive's completion event
 
 
@@ -62,7 +63,7 @@ class CommitRow:
 
 _ITEMS = (
     "SELECT i.seq, i.kind, i.source_type, i.object_id, i.archive_id, a.location, a.sha256,"
-    " a.idempotency_key, i.name, i.deleted_at, i.deleted_by, i.announce"
+    " a.idempotency_key, i.name, i.deleted_at, i.deleted_by, i.deleted_by_id, i.announce"
     " FROM history_items i LEFT JOIN archives a ON a.id = i.archive_id"
 )
 _COMMITS = (
@@ -73,7 +74,7 @@ _COMMITS = (
 
 def _item(row: Sequence[Any]) -> HistoryItem:
     seq, kind, source_type, object_id, archive_id, location, sha256, key, *rest = row
-    name, deleted_at, deleted_by, announce = rest
+    name, deleted_at, deleted_by, deleted_by_id, announce = rest
     return HistoryItem(
         seq,
         kind,
@@ -86,6 +87,7 @@ def _item(row: Sequence[Any]) -> HistoryItem:
         name,
         deleted_at,
         deleted_by,
+        deleted_by_id,
         bool(announce),
     )
 
@@ -116,13 +118,15 @@ def queue_deletion(
     name: str | None,
     at: str,
     by: str | None,
+    by_id: str | None = None,
 ) -> None:
     """Queue the removal of a deleted object's file, inside the caller's transaction."""
     with transaction(ledger.db):
         ledger.db.execute(
             "INSERT INTO history_items (kind, source_type, object_id, name, deleted_at,"
-            " deleted_by, state, created_at) VALUES ('deletion', ?, ?, ?, ?, ?, 'pending', ?)",
-            [source_type, object_id, name, at, by, iso(utcnow())],
+            " deleted_by, deleted_by_id, state, created_at)"
+            " VALUES ('deletion', ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            [source_type, object_id, name, at, by, by_id, iso(utcnow())],
         )
 
 

@@ -344,3 +344,10 @@ def _history(db: Database) -> None:
         ORDER BY seq IS NULL, seq, at, kind = 'deletion', n;
         """
     )
+
+
+@MIGRATIONS(name="0010_history_deleted_by_id")
+def _history_deleted_by_id(db: Database) -> None:
+    # The id of the user who deleted an object, beside the name listings show: the
+    # history's deletion commit takes it as its author's e-mail (contract section 10).
+    db.executescript("ALTER TABLE history_items ADD COLUMN deleted_by_id TEXT;")

@@ -34,6 +34,7 @@ from tests.helpers import (
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
+GRACE = "0f5e9a43-6c1d-4b8e-9a7f-2d3c4b5a6e7f"  # the deleting user's id
 
 
 def git(repo: Path, *args: str) -> str:
@@ -187,6 +188,7 @@ def test_a_deleted_object_s_file_is_removed_in_a_commit_of_its_own(
             "flow",
             at="2026-12-01T10:00:00.250Z",
             by="Grace Hopper",
+            by_id=GRACE,
             reason="audit action Delete",
         )
         run_history(ledger, config_of(settings))
@@ -194,7 +196,7 @@ def test_a_deleted_object_s_file_is_removed_in_a_commit_of_its_own(
     assert git(repo, "ls-tree", "-r", "--name-only", "main") == ""
     shown = git(repo, "show", "--name-status", "--format=%an <%ae>%n%at%n%s%n%b", "main")
     assert shown.startswith(
-        "Grace Hopper <unknown@users.genesys-cloud.invalid>\n1796119200\n"
+        f"Grace Hopper <{GRACE}@users.genesys-cloud.invalid>\n1796119200\n"
         f"{name}: deleted\nGenesys-Source: flow\nGenesys-Id: {DEMO_FLOW_ID}\n"
     )
     assert shown.rstrip().endswith(".json") and "\nD\tflow/" in shown

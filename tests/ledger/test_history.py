@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from service.errors import LedgerError
-from service.ledger import Ledger, Submission, archives, deletions, history, outbox
+from service.ledger import (
+    Actor,
+    IncomingEvent,
+    Ledger,
+    Submission,
+    archives,
+    deletions,
+    events,
+    history,
+    outbox,
+)
 from service.ledger.history import CommitRow, HistoryItem
 
 STRATEGY = "38426578-d900-459f-a7e7-3260397f7ca3"
@@ -60,7 +70,9 @@ def test_archives_and_deletions_queue_items_in_the_order_the_ledger_records_them
 ) -> None:
     with Ledger(tmp_path / "l.db") as ledger:
         first = record(ledger, "key-1", ["v1", "v2"])
-        deletions.mark_deleted(ledger, STRATEGY, "routing-strategy", by="Ada", reason="test")
+        deletions.mark_deleted(
+            ledger, STRATEGY, "routing-strategy", by="Ada", by_id=OTHER, reason="test"
+        )
         deletions.mark_deleted(ledger, STRATEGY, "routing-strategy", by="Ada", reason="again")
         second = record(ledger, "key-2", ["w1"], strategy=OTHER)
         items = history.pending_items(ledger)
@@ -70,7 +82,8 @@ def test_archives_and_deletions_queue_items_in_the_order_the_ledger_records_them
         ("archive", OTHER, second.id),
     ]
     assert items[0].location == first.location and items[0].archive_key == "key-1"
-    assert items[1].name == "Priority routing" and items[1].deleted_by == "Ada"
+    assert items[1].name == "Priority routing"
+    assert (items[1].deleted_by, items[1].deleted_by_id) == ("Ada", OTHER)
     assert [i.seq for i in items] == sorted(i.seq for i in items)
 
 
@@ -163,7 +176,7 @@ def test_the_migration_queues_what_an_existing_ledger_holds_in_its_order(
         # The ledger as the version before the history left it.
         ledger.db.executescript(
             "DROP TABLE history_commits; DROP TABLE history_items;"
-            " DELETE FROM _sqlite_migrations WHERE name = '0009_history';"
+            " DELETE FROM _sqlite_migrations WHERE name LIKE '00%_history%';"
         )
     with Ledger(path) as ledger:
         items = history.pending_items(ledger)
@@ -173,3 +186,22 @@ def test_the_migration_queues_what_an_existing_ledger_holds_in_its_order(
         ("archive", OTHER, second.id, False),
     ]
     assert items[1].name == "Priority routing" and items[1].deleted_by == "Ada"
+
+
+def test_a_deletion_event_queues_who_deleted_the_object_by_name_and_id(tmp_path: Path) -> None:
+    deletion = IncomingEvent(
+        dedup_key="k1",
+        topic=f"v2.audits.entitytype.Flow.entityid.{STRATEGY}",
+        body="{}",
+        source_type="flow",
+        strategy_id=STRATEGY,
+        deletion="audit action Delete",
+        changed_at="2026-12-01T10:00:00Z",
+        actor=Actor(user_id=OTHER, user_name="Ada Lovelace"),
+    )
+    with Ledger(tmp_path / "l.db") as ledger:
+        events.accept_events(ledger, [deletion])
+        (item,) = history.pending_items(ledger)
+    assert (item.kind, item.source_type, item.object_id) == ("deletion", "flow", STRATEGY)
+    assert (item.deleted_by, item.deleted_by_id) == ("Ada Lovelace", OTHER)
+    assert item.deleted_at == "2026-12-01T10:00:00.000Z"
