@@ -43,6 +43,7 @@ def compact(store: DiskObjectStore, head: str, minimum: int = 1) -> int:
     objects: list[PackObject] = []
     added: set[bytes] = set()
     latest: dict[bytes, bytes] = {}  # path -> the id of its latest version, a delta base
+    listed: dict[bytes, dict[bytes, bytes]] = {}  # directory path -> its latest entries
 
     def visit(binsha: bytes, path: bytes, type_num: int) -> None:
         if binsha in added or not is_loose(binsha):
@@ -52,10 +53,12 @@ def compact(store: DiskObjectStore, head: str, minimum: int = 1) -> int:
         added.add(binsha)
         latest[path] = binsha
         if isinstance(obj, Tree):
+            before = listed.get(path, {})
+            listed[path] = {name: sha for name, _, sha in obj.iteritems()}
             for name, mode, sha in obj.iteritems():
-                child = bytes.fromhex(sha.decode())
-                kind = Tree.type_num if mode == _DIR_MODE else Blob.type_num
-                visit(child, path + b"/" + name, kind)
+                if before.get(name) != sha:  # only what changed since the version before
+                    kind = Tree.type_num if mode == _DIR_MODE else Blob.type_num
+                    visit(bytes.fromhex(sha.decode()), path + b"/" + name, kind)
 
     for commit in reversed(chain):
         visit(bytes.fromhex(commit.tree.decode()), b"", Tree.type_num)

@@ -4,6 +4,7 @@ git reads every object, a fraction of the space."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from service.history.commits import Change, Person
@@ -90,16 +91,21 @@ def test_nothing_to_pack(tmp_path: Path) -> None:
 
 def test_unreferenced_loose_objects_never_make_small_packs(tmp_path: Path) -> None:
     path = tmp_path / "live.git"
-    made = changes(objects=4, versions=4)
+    made = changes(objects=10, versions=5)
     with HistoryRepo.open(path) as repo:
-        repo.compact_after = 20
-        repo.build(changes(objects=5, versions=1), parent=None)  # never on the branch
-        assert count_objects(path)["count"] == 5 * 4
+        repo.compact_after = 40
+        unreferenced = [  # objects of no commit on the branch
+            replace(change, content=change.content + b" ", message="lost\n")
+            for change in changes(objects=10, versions=1)
+            if change.content is not None
+        ]
+        repo.build(unreferenced, parent=None)
+        assert count_objects(path)["count"] == 10 * 4
         head = None
         for change in made:
             [head] = repo.commit([change], parent=head)
     counted = count_objects(path)
     assert counted["packs"] >= 1
     assert counted["in-pack"] >= counted["packs"] * repo.compact_after // 2
-    assert counted["count"] >= 5 * 4  # the unreferenced objects are left alone
+    assert counted["count"] >= 10 * 4  # the unreferenced objects are left alone
     git(path, "fsck", "--strict")
