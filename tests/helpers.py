@@ -68,6 +68,20 @@ def history_env(tmp_path: Path) -> dict[str, str]:
     return {"HISTORY_REPO": str(tmp_path / "history.git"), "HISTORY_BRANCH": "main"}
 
 
+def git(repo: Path, *args: str) -> str:
+    """The real ``git`` on the bare repository ``repo``; its output (a failure fails the test)."""
+    done = subprocess.run(
+        ["git", "--git-dir", str(repo), *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def branch_ids(repo: Path, branch: str = "main") -> list[str]:
+    """The branch's commits, oldest first, as the real ``git`` lists them."""
+    return git(repo, "rev-list", "--reverse", branch).split()
+
+
 # Worker settings for tests: one thread, quick polls and retries, no scheduled sweep.
 WORKER_TUNING = {
     "WORKER_THREADS": "1",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from service.config import Settings, load_settings
 from service.history.lane import HistoryConfig, run_history
 from service.ledger import Ledger, history
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.helpers import archiver, cli_env, history_env
+from tests.helpers import archiver, branch_ids, cli_env, history_env
 
 
 @pytest.fixture
@@ -42,16 +41,6 @@ def run(environ: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(cli, list(args), obj=CommandEnv(environ))
 
 
-def branch(repo: Path) -> list[str]:
-    done = subprocess.run(
-        ["git", "--git-dir", str(repo), "rev-list", "--reverse", "main"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.split()
-
-
 def test_log_lists_the_versions_and_their_commits_oldest_first(
     live: Settings, environ: dict[str, str]
 ) -> None:
@@ -60,7 +49,7 @@ def test_log_lists_the_versions_and_their_commits_oldest_first(
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [row["versionId"] for row in rows] == ["1.0", "2.0", "3.0"]
-    assert [row["commit"] for row in rows] == branch(live.history_repo)
+    assert [row["commit"] for row in rows] == branch_ids(live.history_repo)
     assert set(rows[0]) == {"versionId", "author", "date", "archiveKey", "commit"}
     assert all(row["date"].endswith("Z") and row["author"] for row in rows)
     text = run(environ, "history", "log", DEMO_FLOW_ID[:8])
@@ -96,20 +85,20 @@ def test_rebuild_prints_the_head_of_the_same_commits(
     live: Settings, environ: dict[str, str], tmp_path: Path
 ) -> None:
     assert live.history_repo is not None
-    ids = branch(live.history_repo)
+    ids = branch_ids(live.history_repo)
     copy = tmp_path / "copy.git"
     result = run(environ, "history", "rebuild", "--to", str(copy))
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{ids[-1]}\n"
     assert f"rebuilt {copy}: 3 commit(s), branch main at {ids[-1]}" in result.stderr
-    assert branch(copy) == ids
+    assert branch_ids(copy) == ids
     again = run(environ, "history", "rebuild", "--to", str(copy))
     assert again.exit_code == 2
     assert f"--to {copy} exists and is not an empty folder" in again.stderr
     shutil.rmtree(live.history_repo)
     in_place = run(environ, "history", "rebuild")
     assert (in_place.exit_code, in_place.stdout) == (0, f"{ids[-1]}\n")
-    assert branch(live.history_repo) == ids
+    assert branch_ids(live.history_repo) == ids
 
 
 def test_rebuild_refuses_a_ledger_whose_documents_changed(

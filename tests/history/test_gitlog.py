@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from service.history.gitlog import _dulwich_log, log_stat
 from service.history.lane import HistoryConfig, run_history
 from service.ledger import Ledger, deletions
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.helpers import history_env, make_settings
+from tests.helpers import branch_ids, history_env, make_settings
 
 
 @pytest.fixture
@@ -38,12 +37,7 @@ def test_without_git_every_commit_is_shown_newest_first_with_its_files(repo: Pat
     text = _dulwich_log(repo, "main", None)
     shown = re.findall(r"^commit ([0-9a-f]{40})$", text, re.MULTILINE)
     if shutil.which("git"):
-        listed = subprocess.run(
-            ["git", "--git-dir", str(repo), "rev-list", "main"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
+        listed = branch_ids(repo)[::-1]
         assert shown == listed
     assert len(shown) == 3 + 1 + 3 + 1
     assert f" flow/main-inbound--{DEMO_FLOW_ID}.json (removed)" in text

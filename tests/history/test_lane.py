@@ -18,7 +18,6 @@ from service.errors import ConfigError
 from service.history.commits import version_changes
 from service.history.lane import HistoryConfig, HistoryStep, run_history
 from service.history.layout import normalise
-from service.history.rebuild import rebuild
 from service.history.replay import Replay
 from service.history.repo import HistoryRepo
 from service.ledger import Ledger, deletions, history, jobs
@@ -26,6 +25,8 @@ from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
 from service.worker import Worker
 from tests.helpers import (
     WORKER_TUNING,
+    branch_ids,
+    git,
     history_env,
     make_settings,
     running_worker,
@@ -35,15 +36,6 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 GRACE = "0f5e9a43-6c1d-4b8e-9a7f-2d3c4b5a6e7f"  # the deleting user's id
-
-
-def git(repo: Path, *args: str) -> str:
-    """The real ``git`` on the bare repository; its output (a failure fails the test)."""
-    done = subprocess.run(
-        ["git", "--git-dir", str(repo), *args], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def settings_for(simulator: SimulatorServer, tmp_path: Path, **extra: str) -> Settings:
@@ -63,10 +55,6 @@ def archive(settings: Settings, ledger: Ledger, object_id: str, source: str, **k
 
 def document(settings: Settings, location: str) -> dict:
     return json.loads((settings.archive_dir / location).read_bytes())
-
-
-def branch_ids(repo: Path) -> list[str]:
-    return git(repo, "rev-list", "--reverse", "main").split()
 
 
 def test_every_version_is_committed_once_in_the_ledgers_order(
@@ -290,35 +278,6 @@ def test_an_unusable_repository_is_retried_until_it_works(
         assert history.pending_items(ledger) == []
 
 
-def test_rebuild_gives_the_live_commit_ids(simulator: SimulatorServer, tmp_path: Path) -> None:
-    settings = settings_for(simulator, tmp_path)
-    config = config_of(settings)
-    with Ledger(settings.archiver_db) as ledger:
-        archive(settings, ledger, DEMO_STRATEGY_ID, "routing-strategy")
-        archive(settings, ledger, DEMO_FLOW_ID, "flow")
-        deletions.mark_deleted(ledger, DEMO_FLOW_ID, "flow", by="Grace Hopper", reason="gone")
-        run_history(ledger, config)
-        live = branch_ids(config.repo)
-        elsewhere = rebuild(
-            ledger,
-            archive_dir=config.archive_dir,
-            repo=config.repo,
-            branch="main",
-            to=tmp_path / "copy.git",
-        )
-        assert elsewhere.head == live[-1] and elsewhere.commits == len(live)
-        assert branch_ids(tmp_path / "copy.git") == live
-        git(tmp_path / "copy.git", "fsck", "--strict")
-        # In place, over a repository that lost its objects: the same commits again.
-        shutil.rmtree(config.repo)
-        HistoryRepo.open(config.repo, "main").close()
-        in_place = rebuild(ledger, archive_dir=config.archive_dir, repo=config.repo, branch="main")
-        assert in_place.head == live[-1]
-        assert branch_ids(config.repo) == live
-        git(config.repo, "fsck", "--strict")
-        assert run_history(ledger, config) == 0
-
-
 def test_the_worker_commits_after_each_archive_job(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
@@ -383,24 +342,3 @@ def test_both_processes_create_the_repository_at_start(
     with running_worker(Worker(settings)):
         assert settings.history_repo is not None
         assert git(settings.history_repo, "symbolic-ref", "HEAD") == "refs/heads/main\n"
-
-
-def test_rebuild_replays_items_not_committed_yet_which_the_lane_then_records(
-    simulator: SimulatorServer, tmp_path: Path
-) -> None:
-    settings = settings_for(simulator, tmp_path)
-    config = config_of(settings)
-    with Ledger(settings.archiver_db) as ledger:
-        archive(settings, ledger, DEMO_STRATEGY_ID, "routing-strategy")
-        run_history(ledger, config)
-        archive(settings, ledger, DEMO_FLOW_ID, "flow")
-        deletions.mark_deleted(ledger, DEMO_FLOW_ID, "flow", by="Grace Hopper", reason="gone")
-        recorded = [row.commit for row in history.all_commits(ledger)]
-        built = rebuild(ledger, archive_dir=config.archive_dir, repo=config.repo, branch="main")
-        ids = branch_ids(config.repo)
-        assert ids[: len(recorded)] == recorded and len(ids) == len(recorded) + 3 + 1
-        assert built.head == ids[-1]
-        # One item per batch: the branch is ahead by more than a batch, recorded batch by batch.
-        assert run_history(ledger, config, batch=1) == 4
-        assert [row.commit for row in history.all_commits(ledger)] == ids
-        assert branch_ids(config.repo) == ids

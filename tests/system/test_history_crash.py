@@ -22,7 +22,7 @@ from service.history.commits import version_changes
 from service.history.repo import HistoryRepo
 from service.ledger import Ledger, history
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
-from tests.helpers import ARCHIVER, WORKER_TUNING, cli_env, history_env, wait_for
+from tests.helpers import ARCHIVER, WORKER_TUNING, branch_ids, cli_env, history_env, wait_for
 from tests.processes import Process
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
@@ -56,20 +56,16 @@ def archive_all(settings: Settings, ledger: Ledger) -> None:
             archiver.run(object_id, source)
 
 
-def branch(repo: Path) -> list[str]:
-    done = subprocess.run(
-        ["git", "--git-dir", str(repo), "rev-list", "--reverse", "main"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.split()
+def head_of(repo: Path) -> str | None:
+    """Where the branch is (None: nowhere yet)."""
+    with HistoryRepo.open(repo, "main") as opened:
+        return opened.head()
 
 
 def check_history(settings: Settings, ledger: Ledger) -> list[str]:
     """Every archived version committed once, in the ledger's order, ledger == branch."""
     assert settings.history_repo is not None
-    ids = branch(settings.history_repo)
+    ids = branch_ids(settings.history_repo)
     recorded = history.all_commits(ledger)
     assert [row.commit for row in recorded] == ids
     planned = []
@@ -110,7 +106,7 @@ def test_a_worker_killed_after_moving_the_branch_is_recorded_by_the_next(
                     held.enter_context(ledger.transaction())
                 wait_for(repo.head, what="the branch to move", details=lambda: first.output)
                 first.kill()
-            moved = branch(settings.history_repo)
+            moved = branch_ids(settings.history_repo)
             repo.close()
         finally:
             first.kill()
@@ -145,7 +141,7 @@ def test_a_worker_killed_while_writing_objects_leaves_them_unreferenced_and_harm
             simulator.state.add_versions(DEMO_FLOW_ID, 30)
             archive_all(settings, ledger)
             before = set(os.listdir(packs))
-            head = branch(settings.history_repo)
+            head = head_of(settings.history_repo)
             process = Process([*ARCHIVER, "worker"], env, tmp_path, f"writer{attempt}")
             try:
                 deadline = time.monotonic() + 60
@@ -154,9 +150,9 @@ def test_a_worker_killed_while_writing_objects_leaves_them_unreferenced_and_harm
                 os.kill(process.pid, signal.SIGKILL)  # the moment its pack appears
             finally:
                 process.kill()
-            if branch(settings.history_repo) == head:
+            if head_of(settings.history_repo) == head:
                 caught += 1  # objects written, the branch not moved
-                assert history.last_commit(ledger) == (head[-1] if head else None)
+                assert history.last_commit(ledger) == head
                 break
         assert caught, "no worker was killed between writing objects and moving the branch"
         second = worker(env, tmp_path, "finisher")
