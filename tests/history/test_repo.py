@@ -346,3 +346,16 @@ def test_git_fast_import_of_the_same_commits_gives_the_same_ids(
     subprocess.run(["git", "init", "-q", "--bare", str(theirs)], check=True)
     subprocess.run(["git", "-C", str(theirs), "fast-import", "--quiet"], input=stream, check=True)
     assert git(theirs, "rev-list", "--reverse", "main").split() == ours
+
+
+def test_build_writes_the_commits_without_moving_the_branch(
+    tmp_path: Path, opened: list[HistoryRepo]
+) -> None:
+    path = tmp_path / "history.git"
+    repo = open_repo(opened, path)
+    changes = version_changes(archive(FLOW_ID, [("1.0", "Main", "2026-11-27T07:00:00Z", ADA)]))
+    [built] = repo.build(changes, parent=None)
+    assert repo.head() is None
+    assert git(path, "cat-file", "-t", built).strip() == "commit"
+    assert repo.commit(changes, parent=None) == [built]  # the same commit, now on the branch
+    assert repo.head() == built
