@@ -17,6 +17,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from .config_control import routing_control
+from .config_routes import routing_api
 from .control import CONTROL_PREFIX, control
 from .render import oauth_error, status_error, status_oauth_error
 from .routes import api
@@ -40,6 +42,8 @@ def create_simulator_app(state: SimulatorState) -> Flask:
     app.register_blueprint(oauth)
     app.register_blueprint(api)
     app.register_blueprint(control)
+    app.register_blueprint(routing_api)
+    app.register_blueprint(routing_control)
     return app
 
 

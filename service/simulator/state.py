@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..backoff import Backoff
+from .config_store import RoutingConfig
 from .data import (
     FLOW,
     HOUR_MS,
@@ -122,6 +123,8 @@ class SimulatorState:
         self._notify_topics: tuple[str, ...] = (OBJECT_TOPIC,)  # and/or AUDIT_TOPIC
         self._notifications: list[NotificationRecord] = []
         self._notifier = Notifier(self._record_notification)
+        # Queues, IVRs, schedules... and decision tables; their changes are audited.
+        self.routing = RoutingConfig(self._send_audits)
 
     # Items ------------------------------------------------------------------------------
 
@@ -228,6 +231,15 @@ class SimulatorState:
         if AUDIT_TOPIC in self.notify_topics:
             found.append(audit_event(item, "Delete", deletion.by, deletion.at_ms))
         return found
+
+    def _send_audits(self, notifications: list[dict[str, Any]]) -> None:
+        """Send audit notifications of routing-configuration changes, when notifying on the
+        audit topic (these objects have no topic of their own)."""
+        with self._lock:
+            url, form, token = self.notify_url, self._notify_form, self.notify_token
+            wanted = url is not None and AUDIT_TOPIC in self.notify_topics
+        if wanted and url is not None:
+            self._notifier.submit(outgoing(notifications, url, form, token))
 
     def restore_flow(self, flow_id: str) -> None:
         """Bring a deleted flow back (as an org restoring one would): live and listed again."""
