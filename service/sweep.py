@@ -12,7 +12,7 @@ from typing import Any
 from .archive.gone import deleted_body
 from .errors import UpstreamError, UsageError, ValidationFailed
 from .genesys.client import GenesysClient
-from .genesys.sources import ProgressFn, discover_flows, list_routing_strategies
+from .genesys.sources import SOURCES, ProgressFn
 from .ids import require_uuid
 from .ledger import Ledger, deletions, jobs
 
@@ -31,10 +31,9 @@ class SweepResult:
         return self.queued + self.joined
 
 
-# What discovery lists, in this order: flows first, the one source every org has.
-LISTINGS: tuple[tuple[str, str, Callable[[GenesysClient], Iterator[dict[str, Any]]]], ...] = (
-    ("flow", "listing flows", discover_flows),
-    ("routing-strategy", "listing routing strategies", list_routing_strategies),
+# What discovery lists, in the registry's order: flows first, the one source every org has.
+LISTINGS: tuple[tuple[str, str, Callable[[GenesysClient], Iterator[dict[str, Any]]]], ...] = tuple(
+    (source.source_type, f"listing {source.plural}", source.discover) for source in SOURCES.values()
 )
 
 
@@ -113,9 +112,9 @@ def discover(client: GenesysClient, progress: ProgressFn | None = None) -> Disco
 
 def _failure(source_type: str, exc: UpstreamError | ValidationFailed) -> ListingFailure:
     absent = isinstance(exc, UpstreamError) and exc.status == 404
-    if absent and source_type == "routing-strategy":
-        reason = f"{exc} (a plain Genesys Cloud org has no routing strategies)"
-        return ListingFailure(source_type, reason, absent)
+    note = SOURCES[source_type].missing_note
+    if absent and note:
+        return ListingFailure(source_type, f"{exc} ({note})", absent)
     return ListingFailure(source_type, str(exc), absent)
 
 

@@ -15,12 +15,10 @@ from typing import Any
 
 from ..errors import UpstreamError
 from ..genesys.client import GenesysClient
-from ..genesys.sources import Source
+from ..genesys.sources import DeletedInGenesys, Source, source_for
 from ..ledger import Ledger, deletions
 
 GONE_STATUSES = frozenset({404, 410})
-_OTHER = {"flow": "routing-strategy", "routing-strategy": "flow"}
-_NAMES = {"flow": "flow", "routing-strategy": "routing strategy"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,11 @@ def watching(
     confirms it is gone and the ledger knows the object; any other error passes as it was."""
     try:
         yield
+    except DeletedInGenesys as said:
+        # The object's own GET answered 200 describing it deleted: that GET was the read.
+        if deletions.knows(ledger, strategy_id, source.source_type):
+            raise ObjectDeleted(Gone(said.reason)) from None
+        raise UpstreamError(f"{said.reason}; it was never seen before", status=410) from None
     except UpstreamError as exc:
         known = deletions.knows(ledger, strategy_id, source.source_type)
         if exc.status == 404 and not known:
@@ -83,12 +86,13 @@ def watching(
 def not_found(exc: UpstreamError, source_type: str, strategy_id: str) -> UpstreamError:
     """A 404 for an object Genesys never showed us: most often the wrong source type, so
     the message (a command's, or a dead job's) says which was asked and suggests the other."""
-    if source_type not in _OTHER:
+    source = source_for(source_type)
+    if source.alternative is None:
         return exc
-    other = _OTHER[source_type]
+    other = source_for(source.alternative)
     return UpstreamError(
-        f"Genesys Cloud has no {_NAMES[source_type]} {strategy_id} (--source {source_type}); "
-        f"if it is a {_NAMES[other]}, use --source {other} ({exc})",
+        f"Genesys Cloud has no {source.label} {strategy_id} (--source {source_type}); "
+        f"if it is a {other.label}, use --source {other.source_type} ({exc})",
         status=404,
         code=exc.code,
         body=exc.body,

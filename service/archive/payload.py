@@ -20,7 +20,7 @@ from typing import Any
 from cerberus import Validator
 
 from ..clock import iso
-from ..genesys.sources import Strategy, Version, version_order
+from ..genesys.sources import SOURCE_TYPES, Strategy, Version, version_order
 from ..ids import check_lower_uuid, idempotency_key
 from ..validation import require_valid
 
@@ -39,9 +39,11 @@ class Retention:
 def select_versions(
     versions: Sequence[Version], retention: Retention, now: datetime
 ) -> list[Version]:
-    """The versions an archive may hold: recent enough, newest first, at most the cap."""
+    """The versions an archive may hold: recent enough (or the object as it is now, a
+    snapshot, however old its last change), newest first, at most the cap."""
     oldest = now - timedelta(days=retention.days)
-    kept = sorted((v for v in versions if v.created >= oldest), key=version_order, reverse=True)
+    recent = (v for v in versions if v.created >= oldest or v.current)
+    kept = sorted(recent, key=version_order, reverse=True)
     return kept[: retention.max_versions] if retention.max_versions else kept
 
 
@@ -103,7 +105,7 @@ _TEXT = {"type": "string", "required": True, "empty": False}
 PAYLOAD_SCHEMA: dict[str, Any] = {
     "strategyId": {"type": "string", "required": True, "check_with": check_lower_uuid},
     "strategyName": _TEXT,
-    "sourceType": {"type": "string", "required": True, "allowed": ["flow", "routing-strategy"]},
+    "sourceType": {"type": "string", "required": True, "allowed": list(SOURCE_TYPES)},
     "archiveTimestamp": {"type": "string", "required": True, "regex": _ISO},
     "versionMatrix": {
         "type": "list",

@@ -13,12 +13,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..clock import utcnow
 from ..config import Settings
 from ..errors import UpstreamError, ValidationFailed
 from ..genesys.client import GenesysClient
-from ..genesys.sources import Listing, ProgressFn, SkippedVersion, Source, source_for
+from ..genesys.sources import (
+    Known,
+    Listing,
+    ProgressFn,
+    SkippedVersion,
+    Source,
+    source_for,
+    version_number,
+)
 from ..ids import idempotency_key, require_uuid
 from ..ledger import ArchiveRecord, Ledger, Submission, archives, deletions
 from ..ledger import skipped as ledger_skipped
@@ -75,8 +84,12 @@ class Archiver:
         *,
         full: bool = False,
         progress: ProgressFn | None = None,
+        author: str | None = None,
     ) -> ArchiveRun:
         """Archive the versions of one strategy that the ledger has not archived yet.
+
+        ``author``: the user the event that asked for this run names, which a source
+        without authors of its own (a snapshot) records as the version's author.
 
         ``ObjectDeleted`` when Genesys says the object is deleted (``gone.py``); the caller
         records that. Its archives stay, and those still pending are submitted first.
@@ -91,7 +104,7 @@ class Archiver:
             sent.add(pending.id)
         self._check_deleted(source, strategy_id)
 
-        known = set() if full else archives.archived_version_ids(self.ledger, strategy_id)
+        known = self._known(strategy_id, source_type, full=full, author=author)
         with watching(self.ledger, source, self.genesys, strategy_id):
             listing = source.list_versions(
                 self.genesys, strategy_id, known=known, progress=progress
@@ -134,6 +147,34 @@ class Archiver:
         if self.archival:
             run.archive = self._submit(run.archive, progress)
         return run
+
+    def _known(
+        self, strategy_id: str, source_type: str, *, full: bool, author: str | None
+    ) -> Known:
+        """What the ledger and cold storage know of the object, for its source to read
+        what is new. ``full``: as if no version were archived, but the numbers go on and
+        a snapshot is still compared with the last one (unchanged, it is no new version)."""
+        archived = archives.archived_version_ids(self.ledger, strategy_id)
+        numbers = [n for n in map(version_number, archived) if n is not None]
+
+        def last_document() -> dict[str, Any] | None:
+            """The newest archived version's document, as cold storage keeps it."""
+            for record in archives.list_archives(self.ledger, strategy_id=strategy_id):
+                if record.source_type == source_type:
+                    data = store.read_document(
+                        self.settings.archive_dir, record.location, record.sha256
+                    )
+                    versions = json.loads(data)["versions"]
+                    return dict(versions[0]) if versions else None
+            return None
+
+        return Known(
+            archived=frozenset() if full else frozenset(archived),
+            last_number=max(numbers, default=None),
+            last_document=last_document,
+            author=author,
+            now=self.clock(),
+        )
 
     def _note_skipped(
         self, strategy_id: str, source_type: str, listing: Listing

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..genesys.sources import SOURCE_TYPES
 from ..ledger import deletions
 from ..outbound.settings import outbound_from
 from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
@@ -14,8 +15,6 @@ from .params import ObjectId, ObjectRef
 if TYPE_CHECKING:
     from ..config import Settings
     from ..ledger import Ledger
-
-SOURCE_TYPES = ("flow", "routing-strategy")
 
 
 @click.command("archive", cls=ArchiverCommand, short_help="Archive one flow or strategy now.")

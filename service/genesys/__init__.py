@@ -1,9 +1,12 @@
-"""Everything that talks to Genesys Cloud: the client, its token, schemas and the sources."""
+"""Everything that talks to Genesys Cloud: the client, its token, schemas and the sources
+(``service.genesys.sources``: one module per source type and their registry)."""
 
 from .auth import TokenProvider
 from .client import GenesysClient, from_response
 from .sources import (
+    SOURCE_TYPES,
     SOURCES,
+    Known,
     ProgressFn,
     Source,
     Strategy,
@@ -15,7 +18,9 @@ from .sources import (
 
 __all__ = [
     "SOURCES",
+    "SOURCE_TYPES",
     "GenesysClient",
+    "Known",
     "ProgressFn",
     "Source",
     "Strategy",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..clock import iso, parse_iso
+from ..genesys.sources import SOURCES
 from ..ids import canonical_uuid
 from ..ledger import IncomingEvent
 from ..ledger.events import Actor
@@ -27,15 +28,18 @@ MAX_ITEMS = 100
 # Topics of the sources we archive (contract, section 3); every other topic is ignored.
 # One segment after the prefix only: ``v2.flows.outcomes.{id}`` is not a flow. ``\Z``, not
 # ``$``: the segment runs to the very end (a final newline stays in it, and fails the id check).
-TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("routing-strategy", re.compile(r"^v2\.routing\.strategies\.([^.]+)\Z")),
-    ("flow", re.compile(r"^v2\.flows\.([^.]+)\Z")),
+TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (source.source_type, source.topic) for source in SOURCES.values() if source.topic
 )
 
 # The audit topic (contract, section 4): the entity type and id are in the topic.
 AUDIT_TOPIC = re.compile(r"^v2\.audits\.entitytype\.([^.]+)\.entityid\.([^.]+)\Z")
 # Audit ``entityType`` -> the source that archives it; other entity types are ignored.
-AUDIT_SOURCES: dict[str, str] = {"Flow": "flow"}
+AUDIT_SOURCES: dict[str, str] = {
+    entity_type: source.source_type
+    for source in SOURCES.values()
+    for entity_type in source.audit_entity_types
+}
 # Audit actions that start a job; ``Delete`` deletes; every other action is no change.
 AUDIT_CHANGES = frozenset({"Create", "Update", "Checkin", "Publish", "Save", "Revert", "Rollback"})
 AUDIT_DELETE = "Delete"

@@ -26,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..clock import parse_iso, utcnow
+from ..genesys.sources import SOURCE_TYPES
 from ..http import on_response
 from ..ledger import gauges
 from .multiprocess import folder_in_use
@@ -55,7 +56,6 @@ GENESYS_OUTCOMES = (
     "network_error",
 )
 SUBMISSION_OUTCOMES = ("accepted", "conflict", "rejected", "retry", "network_error")
-SOURCE_TYPES = ("flow", "routing-strategy")
 DELIVERY_KINDS = ("webhook", "github", "gitlab", "git")
 DELIVERY_OUTCOMES = ("delivered", "retry", "dead")
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from ..archive.store import read_document
 from ..errors import StorageError
 from ..extensions import ledger, settings
+from ..genesys.sources import SOURCE_TYPES
 from ..ids import check_uuid
 from ..inbound.auth import bearer_token
 from ..ledger import archives, audit, jobs, present
@@ -31,7 +32,7 @@ _ARCHIVE_REQUEST = Validator(
     {
         "strategyId": {**_UUID, "required": True},
         # Optional: flow, the one source every Genesys Cloud org has (contract section 3).
-        "sourceType": {"type": "string", "allowed": ["flow", "routing-strategy"]},
+        "sourceType": {"type": "string", "allowed": list(SOURCE_TYPES)},
         "full": {"type": "boolean"},
     },
     allow_unknown=False,

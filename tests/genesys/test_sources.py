@@ -17,7 +17,7 @@ from service.genesys import (
     list_routing_strategies,
     source_for,
 )
-from service.genesys.sources import flow_version, routing_version
+from service.genesys.sources import Known, flow_version, routing_version
 from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID
 from service.simulator.render import flow_configuration
 
@@ -76,7 +76,7 @@ def test_routing_listing_stops_at_the_first_page_with_a_known_version(simulator,
     new = simulator.state.add_versions(sid, count=3)
     simulator.state.clear_requests()
 
-    fresh = source.list_versions(client, sid, known=archived).versions
+    fresh = source.list_versions(client, sid, known=Known(archived=frozenset(archived))).versions
 
     assert [v.version_id for v in fresh] == list(reversed(new))
     assert simulator.state.api_calls() == 1
@@ -91,7 +91,7 @@ def test_routing_listing_reads_on_until_it_reaches_a_known_version(simulator, cl
     seen: list[tuple[str, int, int | None]] = []
 
     fresh = source.list_versions(
-        client, sid, known=older, progress=lambda *a: seen.append(a)
+        client, sid, known=Known(archived=frozenset(older)), progress=lambda *a: seen.append(a)
     ).versions
 
     assert [v.number for v in fresh] == list(range(500, 350, -1))
@@ -132,7 +132,7 @@ def test_flow_listing_reads_every_page_and_skips_known_versions(simulator, clien
     seen: list[tuple[str, int, int | None]] = []
 
     fresh = source.list_versions(
-        client, fid, known=known, progress=lambda *a: seen.append(a)
+        client, fid, known=Known(archived=frozenset(known)), progress=lambda *a: seen.append(a)
     ).versions
 
     assert [v.version_id for v in fresh] == ["249.0", "120.0", "7.0"]
