@@ -42,8 +42,10 @@ from service.simulator.notify import (
 from service.simulator.state import SimulatorState
 from tests.simulator.conftest import Api
 from tests.simulator.sdk import deserialize, model
+from tests.simulator.sdk_routing import ROUTING_ALWAYS
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+LOCAL_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")  # no zone
 SAMPLES = Path(__file__).resolve().parent / "samples"  # copies of the reference's samples
 OUTDATED = "outdated_sdk_version"
 
@@ -70,6 +72,7 @@ ALWAYS: dict[str, set[str]] = {
     },
     "AuditTopicDomainEntityRef": {"id"},
     "AuditTopicPropertyChange": {"property", "oldValues", "newValues"},
+    **ROUTING_ALWAYS,
 }
 # A version as listed or read on its own (not the partial one a Flow embeds).
 FULL_VERSION = {"type", "secure", "debug", "configurationUri", "dateCreated", "generationId"}
@@ -145,6 +148,9 @@ def assert_fits(body: Any, type_name: str, where: str = "$") -> int:
         return 1
     if type_name == "datetime":
         assert isinstance(body, str) and ISO_MS.match(body), f"{where}: expected ISO date-time"
+        return 1
+    if type_name == "LocalDateTime":
+        assert isinstance(body, str) and LOCAL_MS.match(body), f"{where}: expected LocalDateTime"
         return 1
     if type_name in simple:
         assert isinstance(body, simple[type_name]), f"{where}: expected {type_name}"
