@@ -10,6 +10,7 @@ from types import FrameType
 from flask import Flask
 
 from .app import create_simulator_app
+from .config_data import CONFIG_TYPES
 from .serving import BackgroundServer
 from .state import SimulatorState
 
@@ -85,6 +86,9 @@ def run_simulator(
                 if item is not None:
                     count = len(item.versions)
                     lines.append(f"{source_type} {item.id} {item.name} ({count} versions)")
+        for source_type in CONFIG_TYPES:  # the routing configuration, after the items
+            for doc in sim.state.routing.listed(source_type):
+                lines.append(f"{source_type} {doc['id']} {doc['name']}")
         print("\n".join(lines), flush=True)
         # A timed wait lets the signal handler run promptly on every platform.
         while not stopping.wait(0.5):

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from service.simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer
+from service.simulator import (
+    DEMO_FLOW_ID,
+    DEMO_QUEUE_ID,
+    DEMO_STRATEGY_ID,
+    DEMO_TABLE_ID,
+    SimulatorServer,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +59,10 @@ def test_run_simulator_announces_itself_serves_and_stops_on_sigterm() -> None:
             line.startswith(f"flow {DEMO_FLOW_ID} Main inbound (3 versions)") for line in listed
         )
         assert f"routing-strategy {DEMO_STRATEGY_ID} Priority routing (3 versions)" in listed
+        # Then the routing configuration, one line per object.
+        listed += [process.stdout.readline().strip() for _ in range(18)]
+        assert f"queue {DEMO_QUEUE_ID} Support" in listed
+        assert f"decision-table {DEMO_TABLE_ID} Queue selection by segment" in listed
 
         refused = requests.post(f"{url}/oauth/token", auth=("other", "x"), timeout=5)
         assert refused.status_code == 401  # only the configured client id
