@@ -19,6 +19,7 @@ from flask import Flask
 from . import extensions
 from .config import Settings, load_settings
 from .errors import ArchiverError, LedgerError
+from .genesys.sources import enabled_types
 from .ledger import Ledger
 from .outbound.settings import outbound_from
 
@@ -35,7 +36,8 @@ def read_settings(config: Mapping[str, str] | None = None) -> Settings:
 
     The one place they are read. Paths are made absolute, so that every message names
     an absolute path. ``ConfigError`` names a bad variable, the delivery targets' and
-    their schedule's included (they are built here first).
+    their schedule's included (they are built here first), and ``SOURCES`` naming a
+    source type the registry does not have (kept in the registry's order).
     """
     loaded = load_settings(config)
     settings = replace(
@@ -46,7 +48,7 @@ def read_settings(config: Mapping[str, str] | None = None) -> Settings:
         history_repo=loaded.history_repo.absolute() if loaded.history_repo else None,
     )
     outbound_from(settings)
-    return settings
+    return replace(settings, sources=enabled_types(settings.sources))
 
 
 def require_web(settings: Settings) -> Settings:

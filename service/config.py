@@ -82,6 +82,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "default": None,
     },
     "SWEEP_INTERVAL_SECONDS": {"type": "integer", "coerce": int, "min": 0, "default": "3600"},
+    # Comma-separated source types to archive (unset: all); the names are checked against
+    # the registry of sources at the wiring point (service.app.read_settings).
+    "SOURCES": {"type": "string", "nullable": True, "default": None},
     # Days an inbound event's body is kept (its row stays); 0 keeps bodies forever.
     "EVENT_RETENTION_DAYS": {"type": "integer", "coerce": int, "min": 0, "default": "30"},
     "PORT": {"type": "integer", "coerce": int, "min": 1, "max": 65535, "default": "8000"},
@@ -164,6 +167,7 @@ class Settings:
     vcs_targets: str | None = field(default=None, repr=False)  # JSON, with tokens
     vcs_retry_schedule: str | None = None  # None: the default schedule
     sweep_interval_seconds: int = 3600
+    sources: tuple[str, ...] | None = None  # None: every source type
     event_retention_days: int = 30  # 0: event bodies are kept forever
     port: int = 8000
     body_read_timeout_seconds: float = 10.0
@@ -286,9 +290,14 @@ def _build(values: Mapping[str, Any]) -> Settings:
         ),
         "vcs_webhook_urls": hooks,
         "history_repo": Path(values["HISTORY_REPO"]) if values.get("HISTORY_REPO") else None,
+        "sources": (
+            tuple(name.strip() for name in values["SOURCES"].split(","))
+            if values.get("SOURCES") is not None
+            else None
+        ),
     }
     taken = {"GENESYS_REGION", "GENESYS_API_URL", "GENESYS_LOGIN_URL", "ARCHIVER_DB"}
-    taken |= {"ARCHIVE_DIR", "METRICS_DIR", "VCS_WEBHOOK_URLS", "HISTORY_REPO"}
+    taken |= {"ARCHIVE_DIR", "METRICS_DIR", "VCS_WEBHOOK_URLS", "HISTORY_REPO", "SOURCES"}
     names = {f.name for f in fields(Settings)}
     for name, value in values.items():
         if name not in taken and name.lower() in names:

@@ -5,7 +5,7 @@ Objects marked deleted are passed over; listing entries that say they are delete
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,9 +72,15 @@ def enqueue_all(ledger: Ledger, strategies: Iterable[tuple[str, str]]) -> SweepR
     return SweepResult(queued, joined)
 
 
-def sweep_known(ledger: Ledger, discovered: Iterable[tuple[str, str]] = ()) -> SweepResult:
+def sweep_known(
+    ledger: Ledger,
+    discovered: Iterable[tuple[str, str]] = (),
+    *,
+    enabled: Collection[str] | None = None,
+) -> SweepResult:
     """Queue a job for every strategy discovered (first) and every one the ledger knows,
     but those marked deleted: a discovery that lists one again makes it live first.
+    ``enabled``: the source types ``SOURCES`` enables (None: all); others are passed over.
 
     A job is for an (id, source type) pair: an id known as two source types gets two.
     """
@@ -82,12 +88,20 @@ def sweep_known(ledger: Ledger, discovered: Iterable[tuple[str, str]] = ()) -> S
     if plan:
         deletions.mark_seen(ledger, plan, reason="discovery listed it")
     plan.update(dict.fromkeys(jobs.known_strategies(ledger)))
+    if enabled is not None:
+        plan = {pair: None for pair in plan if pair[1] in enabled}
     return enqueue_all(ledger, plan)
 
 
-def discover(client: GenesysClient, progress: ProgressFn | None = None) -> Discovered:
+def discover(
+    client: GenesysClient,
+    progress: ProgressFn | None = None,
+    *,
+    enabled: Collection[str] | None = None,
+) -> Discovered:
     """Every flow of the org (all types) and every routing strategy, if the org has any;
-    entries that say they are deleted are left out.
+    entries that say they are deleted are left out. ``enabled``: the source types
+    ``SOURCES`` enables (None: all); the others are not listed.
 
     A listing that fails is recorded in ``failed`` and the other listings go on; a 404
     says the org has no such listing (a plain Genesys Cloud org has no routing strategies).
@@ -96,6 +110,8 @@ def discover(client: GenesysClient, progress: ProgressFn | None = None) -> Disco
     failed: list[ListingFailure] = []
     found: dict[str, list[tuple[str, str]]] = {}
     for source_type, stage, listing in LISTINGS:
+        if enabled is not None and source_type not in enabled:
+            continue
         try:
             items = []
             for item in listing(client):

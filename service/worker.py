@@ -35,6 +35,7 @@ from .archive import Archiver, open_archiver
 from .archive.job import JobOutcome, run_archive_job
 from .clock import iso, utcnow
 from .config import Settings
+from .genesys.sources import enabled_types
 from .history.lane import HistoryConfig, HistoryStep
 from .ledger import Job, LeaseLost, Ledger, events, jobs, outbox
 from .ops.logs import log_context
@@ -410,7 +411,7 @@ class Worker:
         """When this process wins this interval's sweep, queue a job for every known strategy."""
         if not jobs.claim_sweep(ledger, self.settings.sweep_interval_seconds):
             return
-        result = sweep_known(ledger)
+        result = sweep_known(ledger, enabled=enabled_types(self.settings.sources))
         log.info(
             "sweep: %d strategies, %d job(s) queued, %d joined a waiting job",
             result.strategies,

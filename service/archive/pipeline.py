@@ -17,7 +17,7 @@ from typing import Any
 
 from ..clock import utcnow
 from ..config import Settings
-from ..errors import UpstreamError, ValidationFailed
+from ..errors import UpstreamError, UsageError, ValidationFailed
 from ..genesys.client import GenesysClient
 from ..genesys.sources import (
     Known,
@@ -25,6 +25,7 @@ from ..genesys.sources import (
     ProgressFn,
     SkippedVersion,
     Source,
+    enabled_types,
     source_for,
     version_number,
 )
@@ -96,6 +97,8 @@ class Archiver:
         """
         strategy_id = require_uuid(strategy_id)
         source = source_for(source_type)
+        if source_type not in enabled_types(self.settings.sources):
+            raise UsageError(f"source type {source_type} is not among those SOURCES enables")
         run = ArchiveRun(strategy_id, source_type)
         self._adopt_stored(strategy_id, source_type)
         sent: set[str] = set()

@@ -23,6 +23,7 @@ def sweep_command(ctx: click.Context, env: CommandEnv, discover: bool) -> None:
     status is then 1 (a listing the org lacks, 404, is no failure).
     """
     from ..genesys.client import GenesysClient
+    from ..genesys.sources import enabled_types
     from ..ledger import Ledger
     from ..progress import TerminalProgress
     from ..sweep import discover as discover_org
@@ -30,13 +31,14 @@ def sweep_command(ctx: click.Context, env: CommandEnv, discover: bool) -> None:
 
     settings = env.settings
     setup_logs(settings, "cli", quiet=True)
+    enabled = enabled_types(settings.sources)
     found: list[tuple[str, str]] = []
     listed = True
     if discover:
         progress = TerminalProgress()
         try:
             with GenesysClient.from_settings(settings) as client:
-                discovered = discover_org(client, progress)
+                discovered = discover_org(client, progress, enabled=enabled)
         finally:
             progress.clear()
         for failure in discovered.failed:  # one line each, then on with the others
@@ -52,7 +54,7 @@ def sweep_command(ctx: click.Context, env: CommandEnv, discover: bool) -> None:
         )
         found = discovered.all
     with Ledger.from_settings(settings) as ledger:
-        result = sweep_known(ledger, found)
+        result = sweep_known(ledger, found, enabled=enabled)
     click.echo(
         f"sweep: {result.strategies} strategies, {result.queued} job(s) queued, "
         f"{result.joined} joined a waiting job"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,6 +88,21 @@ def parse_item(item: Any) -> Parsed:
     if found:
         return Parsed(fields=found)
     return _event(item, item, "", eventbridge_id=None)
+
+
+def ignore_disabled(events: list[IncomingEvent], enabled: Collection[str]) -> list[IncomingEvent]:
+    """The events, those of a source type ``SOURCES`` leaves out recorded and ignored
+    (contract section 12): no job, no deletion."""
+    return [
+        replace(
+            event,
+            ignore_reason=f"source type {event.source_type} is not among SOURCES",
+            deletion=None,
+        )
+        if event.source_type is not None and event.source_type not in enabled
+        else event
+        for event in events
+    ]
 
 
 def dedup_key(topic: str, correlation_id: str | None, event_body: Any) -> str:

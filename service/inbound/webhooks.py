@@ -12,12 +12,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..extensions import ingest, settings
+from ..genesys.sources import enabled_types
 from ..ledger import present
 from ..ops import metrics
 from ..web.errors import error_response
 from ..web.jsonbody import read_json
 from .auth import CHALLENGE, TOKEN_HEADER, is_authorized
-from .events import parse_body
+from .events import ignore_disabled, parse_body
 
 log = logging.getLogger("service.inbound")
 
@@ -55,7 +56,8 @@ def receive() -> tuple[Response, int]:
     if parsed.fields:
         # The paths of the bad fields, never their values: the body stays out of the logs.
         return _refuse(422, SHAPE_ERROR, fields=parsed.fields)
-    accepted = ingest().accept(parsed.events)
+    events = ignore_disabled(parsed.events, enabled_types(settings().sources))
+    accepted = ingest().accept(events)
     # One line per request only at DEBUG: at thousands of requests a second INFO would flood.
     log.debug(
         "webhook accepted: %d event(s), %d duplicate(s), %d ignored",

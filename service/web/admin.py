@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from ..archive.store import read_document
 from ..errors import StorageError
 from ..extensions import ledger, settings
-from ..genesys.sources import SOURCE_TYPES
+from ..genesys.sources import SOURCE_TYPES, enabled_types
 from ..ids import check_uuid
 from ..inbound.auth import bearer_token
 from ..ledger import archives, audit, jobs, present
@@ -66,12 +66,17 @@ def request_archive() -> tuple[Response, int]:
     found = problems(_ARCHIVE_REQUEST, body)
     if found or not isinstance(body, dict):
         return error_response(422, "the request body is not a valid archive request", fields=found)
+    source_type = body.get("sourceType", "flow")
+    if source_type not in enabled_types(settings().sources):
+        message = f"{source_type} is not among the source types SOURCES enables"
+        fields = {"sourceType": [message]}
+        return error_response(422, "the request body is not a valid archive request", fields=fields)
     strategy_id = body["strategyId"].lower()
     with ledger().transaction():
         job_id, joined = jobs.enqueue(
             ledger(),
             strategy_id,
-            body.get("sourceType", "flow"),
+            source_type,
             reason="admin",
             full=bool(body.get("full")),
         )
