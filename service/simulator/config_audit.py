@@ -68,7 +68,8 @@ def config_audit(
     at_ms: int,
     changes: list[tuple[str, Any, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The audit notification of ``action`` by ``user`` on ``entity`` (``{id, name, selfUri}``)."""
+    """The audit notification of ``action`` by ``user`` on ``entity`` (``{id, name, selfUri}``,
+    ``selfUri`` when known)."""
     body = {
         "id": str(uuid.uuid4()),
         "userId": user.id,
@@ -82,7 +83,7 @@ def config_audit(
         "eventTime": iso(at_ms),
         "action": action,
         "entityType": entity_type,
-        "entity": {"id": entity["id"], "name": entity["name"], "selfUri": entity["selfUri"]},
+        "entity": {k: entity[k] for k in ("id", "name", "selfUri") if k in entity},
         "propertyChanges": property_changes(changes or []),
         "context": {},
     }

@@ -117,3 +117,20 @@ def new_draft(table_id: str) -> Response:
         raise ValueError("rows must be an integer")
     number = _routing(DECISION_TABLE).new_draft(table_id, rows, _user(body))
     return json_response({"version": number}, 201)
+
+
+@routing_control.post("/audit")
+def send_audit() -> Response:
+    """``{"entityType", "entityId", "action", "serviceName", "user"}`` → 204: an audit event
+    alone, for a change made elsewhere (a ``WorkforceManagement`` schedule, say)."""
+    body = _body()
+    names = ("entityType", "entityId", "action", "serviceName")
+    texts = []
+    for name in names:
+        value = body.get(name)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string")
+        texts.append(value)
+    entity_type, entity_id, action, service = texts
+    current_state().routing.send_audit(entity_type, entity_id, action, service, _user(body))
+    return Response(status=204)

@@ -24,6 +24,7 @@ from .config_data import (
     VOLATILE,
     seed_objects,
 )
+from .config_paths import set_path
 from .config_tables import (
     DRAFT,
     PUBLISHED,
@@ -65,38 +66,6 @@ def check_type(source_type: str) -> str:
         known = ", ".join(CONFIG_TYPES)
         raise ValueError(f"sourceType must be one of {known}, not {source_type!r}")
     return source_type
-
-
-def set_path(doc: dict[str, Any], path: str, value: Any) -> Any:
-    """Set dotted ``path`` (``bullseye.rings.0.expansionCriteria.0.threshold``) in ``doc``;
-    the old value (None when new). ValueError naming the path when a parent is missing."""
-    *parents, last = path.split(".")
-    node: Any = doc
-    for part in parents:
-        node = _child(node, part, path)
-    if isinstance(node, list):
-        index = _index(node, last, path)
-        old, node[index] = node[index], value
-        return old
-    if not isinstance(node, dict):
-        raise ValueError(f"{path}: {'.'.join(parents)} holds no object or list")
-    old = node.get(last)
-    node[last] = value
-    return old
-
-
-def _index(node: list[Any], part: str, path: str) -> int:
-    if not part.isdigit() or int(part) >= len(node):
-        raise ValueError(f"{path}: {part!r} is no index of a list of {len(node)}")
-    return int(part)
-
-
-def _child(node: Any, part: str, path: str) -> Any:
-    if isinstance(node, list):
-        return node[_index(node, part, path)]
-    if isinstance(node, dict) and isinstance(node.get(part), dict | list):
-        return node[part]
-    raise ValueError(f"{path}: no object or list at {part!r}")
 
 
 class RoutingConfig:
@@ -303,6 +272,29 @@ class RoutingConfig:
             event = config_audit(TABLE_VERSION_ENTITY, "BusinessRules", entity, "Create", by, at)
         self._send([event])
         return made.number
+
+    def send_audit(
+        self,
+        entity_type: str,
+        entity_id: str,
+        action: str,
+        service: str,
+        by: Person | None = None,
+    ) -> None:
+        """Send an audit event alone, for a change made elsewhere: another service's object
+        of the same entity type (a ``WorkforceManagement`` schedule), an object the simulator
+        does not hold. The entity's name is the held object's, else its id."""
+        given = {"entityType": entity_type, "entityId": entity_id, "action": action}
+        for name, value in (given | {"serviceName": service}).items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string")
+        with self._lock:
+            found = self._objects.get(entity_id)
+            entity = {"id": entity_id, "name": found.doc["name"] if found else entity_id}
+            if found is not None:
+                entity["selfUri"] = found.doc["selfUri"]
+        by = by or USERS[0]
+        self._send([config_audit(entity_type, service, entity, action, by, now_ms())])
 
 
 def _after(doc: dict[str, Any], anchor: str, names: tuple[str, ...]) -> None:

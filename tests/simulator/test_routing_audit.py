@@ -127,3 +127,31 @@ def test_no_audit_is_sent_without_the_audit_topic(api: Api, simulator: Simulator
         route = f"/routing/queue/{DEMO_QUEUE_ID}/update"
         assert api.control("POST", route, {"changes": {"name": "Help"}}).status_code == 200
         assert received(receiver, simulator) == []
+
+
+def test_an_audit_event_alone_for_a_change_made_elsewhere(
+    api: Api, simulator: SimulatorServer
+) -> None:
+    schedule = config_id("schedule", "weekday-hours")
+    shift = "0f6c2d4e-8a1b-4c3d-9e5f-7a6b5c4d3e2f"  # a WFM schedule the simulator does not hold
+    with WebhookReceiver() as receiver:
+        notify(api, receiver)
+        for entity_id, service in ((shift, "WorkforceManagement"), (schedule, "Architect")):
+            body = {
+                "entityType": "Schedule",
+                "entityId": entity_id,
+                "action": "Update",
+                "serviceName": service,
+            }
+            assert api.control("POST", "/routing/audit", body).status_code == 204
+        refused = api.control("POST", "/routing/audit", {"entityType": "Schedule"})
+        events = received(receiver, simulator)
+    assert refused.status_code == 400 and "entityId" in refused.json()["error"]
+    wfm, architect = (e["eventBody"] for e in events)
+    assert (wfm["serviceName"], wfm["entity"]) == (
+        "WorkforceManagement",
+        {"id": shift, "name": shift},
+    )
+    assert architect["entity"]["name"] == "Weekday hours"
+    assert architect["entity"]["selfUri"] == f"/api/v2/architect/schedules/{schedule}"
+    assert architect["propertyChanges"] == []

@@ -67,7 +67,9 @@ def test_page_number_listings_page_and_each_entry_reads_back(api: Api, source_ty
     assert sorted(e["id"] for e in entities) == sorted(ids(api, source_type))
     names = [e["name"].lower() for e in entities]
     assert names == sorted(names), "sorted by name"
-    first = api.ok(PAGE_NUMBER[source_type])
+    answer = api.get(PAGE_NUMBER[source_type])
+    assert all(header in answer.headers for header in RATE_HEADERS)
+    first = answer.json()
     architect = source_type not in ("queue", "emergency-group")
     assert ("totalNumberOfEntities" in first) == architect
     for entity in entities:
@@ -88,6 +90,7 @@ def test_cursor_listings_page_with_after(api: Api, source_type: str) -> None:
         assert one["status"] == "Complete" and one["skillConditions"]
     bad = api.get(CURSOR[source_type], after="not-a-cursor")
     assert bad.status_code == 400 and "after" in bad.json()["message"]
+    assert all(header in bad.headers for header in RATE_HEADERS)
 
 
 def test_a_bad_page_size_is_refused(api: Api) -> None:
