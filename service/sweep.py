@@ -56,10 +56,14 @@ class Discovered:
     routing_strategies: list[tuple[str, str]]
     skipped: list[str]
     failed: list[ListingFailure] = field(default_factory=list)
+    # Every source's pairs, in the registry's order (flows and routing strategies included).
+    by_source: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def all(self) -> list[tuple[str, str]]:
-        return self.flows + self.routing_strategies
+        if not self.by_source:
+            return self.flows + self.routing_strategies
+        return [pair for pairs in self.by_source.values() for pair in pairs]
 
 
 def enqueue_all(ledger: Ledger, strategies: Iterable[tuple[str, str]]) -> SweepResult:
@@ -123,7 +127,8 @@ def discover(
             continue
         live = ((i["id"], source_type) for i in items if not deleted_body(i))
         found[source_type] = _valid(live, skipped)
-    return Discovered(found.get("flow", []), found.get("routing-strategy", []), skipped, failed)
+    flows, strategies = found.get("flow", []), found.get("routing-strategy", [])
+    return Discovered(flows, strategies, skipped, failed, by_source=found)
 
 
 def _failure(source_type: str, exc: UpstreamError | ValidationFailed) -> ListingFailure:

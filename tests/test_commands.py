@@ -79,7 +79,8 @@ def test_every_command_has_help_that_does_nothing_else(command: str, tmp_path: P
 
 
 def test_choices_are_shown_in_the_help() -> None:
-    assert "[flow|routing-strategy]" in run("archive", "--help").stdout
+    choices = "[flow|routing-strategy|queue|ivr|schedule|schedule-group|emergency-group|"
+    assert choices in run("archive", "--help").stdout
     assert "[direct|eventbridge]" in run("simulate", "--help").stdout
     listing = run("ledger", "--help").stdout
     assert "strategies, archives, jobs, events, deliveries, audit" in listing

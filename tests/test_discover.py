@@ -21,7 +21,7 @@ def test_a_failing_routing_listing_is_reported_and_flows_are_queued(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     simulator.state.inject_fault(404, times=5, path="/api/v2/routing/strategies")
-    env = cli_env(simulator, tmp_path)
+    env = cli_env(simulator, tmp_path, SOURCES="flow,routing-strategy")  # a plain org's
 
     result = archiver("sweep", "--discover", env=env, cwd=tmp_path)
 
@@ -40,7 +40,7 @@ def test_a_failing_flow_listing_does_not_stop_the_others(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     simulator.state.inject_fault(500, times=1, path="/api/v2/flows")
-    env = cli_env(simulator, tmp_path)
+    env = cli_env(simulator, tmp_path, SOURCES="flow,routing-strategy")
 
     result = archiver("sweep", "--discover", env=env, cwd=tmp_path)
 
@@ -53,7 +53,8 @@ def test_a_failing_flow_listing_does_not_stop_the_others(
 
 def test_every_listing_failing_exits_1(simulator: SimulatorServer, tmp_path: Path) -> None:
     simulator.state.inject_fault(403, times=5, path="/api/v2/")
-    result = archiver("sweep", "--discover", env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    env = cli_env(simulator, tmp_path, SOURCES="flow,routing-strategy")
+    result = archiver("sweep", "--discover", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 2
     assert "sweep: 0 strategies" in result.stdout

@@ -126,6 +126,25 @@ FLOW_VERSION = {
     "createdByClient": _opt(_NAMED),
 }
 
+# A routing-configuration object read whole (a queue, an IVR...: contract section 12).
+ROUTING_OBJECT = {
+    "id": _str(True, empty=False),
+    "name": _str(True, empty=False),
+    "version": _opt({"type": "integer", "min": 0}),
+    "state": _opt(_str()),
+    "dateModified": _opt(_ISO_DATE),
+    "modifiedBy": _opt(_str()),
+}
+
+# A decision table version as listed: its ``id`` is the table's, ``version`` its number.
+DECISION_TABLE_VERSION = {
+    "version": {"type": "integer", "required": True, "min": 1},
+    "status": _str(True, empty=False),
+    "dateCreated": _opt(_ISO_DATE),
+    "dateModified": _opt(_ISO_DATE),
+    "datePublished": _opt(_ISO_DATE),
+}
+
 # name -> (what a message calls it, schema)
 SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
     "token": ("Genesys OAuth token response", TOKEN),
@@ -145,6 +164,19 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
     "flow version": ("Genesys flow version", FLOW_VERSION),
     "flow versions page": ("Genesys flow versions page", _numbered_page(None)),
     "flow configuration": ("Genesys flow configuration", {}),
+    "routing object": ("Genesys routing configuration object", ROUTING_OBJECT),
+    # Page numbers or ``after`` cursors, both ``{entities, nextUri}``; entries are only listed.
+    "routing objects page": (
+        "Genesys routing configuration listing",
+        _numbered_page({"id": _str(True, empty=False)}),
+    ),
+    # Checked entry by entry: one bad version is left out, the others archived.
+    "decision table version": ("Genesys decision table version", DECISION_TABLE_VERSION),
+    "decision table versions page": ("Genesys decision table versions page", _numbered_page(None)),
+    "decision table rows page": (
+        "Genesys decision table rows page",
+        _numbered_page({"rowIndex": {"type": "integer", "required": True, "min": 1}}),
+    ),
 }
 
 # A validator keeps the state of its last run, so each one is used under its own lock.

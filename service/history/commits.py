@@ -82,9 +82,15 @@ def version_changes(archive: Mapping[str, Any]) -> list[Change]:
     if not isinstance(documents, list) or not documents:
         raise ValueError("archive document: 'versions' must be a non-empty list")
     changes = []
+    matrix = list(archive.get("versionMatrix") or ())
     for position, version in enumerate(documents):
         version_id = version.get("id") if isinstance(version, Mapping) else None
         row = rows.get(version_id)
+        if row is None and version_id == object_id and len(matrix) == len(documents):
+            # A snapshot's document keeps the object's id (contract section 12): its row is
+            # the one in the same place, the matrix and the documents being in one order.
+            row = matrix[position]
+            version_id = row.get("versionId")
         if row is None:
             raise ValueError(
                 f"archive document: versions[{position}] (id {version_id!r}) has no "

@@ -188,6 +188,8 @@ def _audited(
         found = _audit_mismatch(body, entity_type, entity_id)
     if found:
         return Parsed(fields=_under(_path(at, "eventBody"), found))
+    if body.get("serviceName") in SOURCES[source_type].audit_ignored_services:
+        return Parsed(events=[event])  # another service's object of that entity type
     action: str = body["action"]
     deleted = action == AUDIT_DELETE
     reason = None if deleted or action in AUDIT_CHANGES else f"audit action {action} is no change"

@@ -251,9 +251,9 @@ def test_a_non_uuid_id_is_refused_before_any_request(simulator, client, source_t
 
 def test_unknown_source_type_lists_the_valid_ones():
     with pytest.raises(UsageError) as caught:
-        source_for("queue")
-    assert "'queue'" in str(caught.value)
-    assert "flow, routing-strategy" in str(caught.value)
+        source_for("queues")
+    assert "'queues'" in str(caught.value)
+    assert "flow, routing-strategy, queue, ivr" in str(caught.value)
 
 
 # Discovery ------------------------------------------------------------------------------

@@ -335,10 +335,10 @@ def test_other_audit_actions_are_recorded_and_ignored(action: str) -> None:
 @pytest.mark.parametrize(
     "topic",
     [
-        "v2.audits.entitytype.Queue.entityid.9ae9fd08-34ea-4c25-bda3-96059df275d6",
+        "v2.audits.entitytype.RoutingSkill.entityid.9ae9fd08-34ea-4c25-bda3-96059df275d6",
         f"v2.audits.entitytype.flow.entityid.{FLOW_ID}",
-        f"v2.audits.entitytype.DecisionTable.entityid.{FLOW_ID}",
-        "v2.audits.entitytype.Schedule.entityid.not-even-a-uuid",
+        f"v2.audits.entitytype.DecisionTableRow.entityid.{FLOW_ID}",
+        "v2.audits.entitytype.ComposerScript.entityid.not-even-a-uuid",
         f"v2.audits.entitytype.Flow.entityid.{FLOW_ID}.extra",
     ],
 )
@@ -348,9 +348,11 @@ def test_audit_events_of_other_entity_types_have_no_source(topic: str) -> None:
     assert (event.source_type, event.strategy_id) == (None, None)
 
 
-def test_the_queue_sample_has_no_source() -> None:
-    event = one(load_sample("notification-audit-queue.json"))
-    assert event.source_type is None
+def test_the_queue_sample_is_a_queue_change() -> None:
+    doc = load_sample("notification-audit-queue.json")
+    event = one(doc)
+    assert (event.source_type, event.strategy_id) == ("queue", doc["eventBody"]["entity"]["id"])
+    assert (event.ignore_reason, event.deletion) == (None, None)
 
 
 def test_the_actor_falls_back_to_user_display_and_may_be_absent() -> None:
@@ -382,7 +384,7 @@ def test_an_array_mixes_audit_forms_and_topics() -> None:
     assert [(e.source_type, e.deletion) for e in parsed.events] == [
         ("flow", None),
         ("flow", None),
-        (None, None),
+        ("queue", None),
         ("flow", "audit action Delete"),
         ("flow", None),
     ]

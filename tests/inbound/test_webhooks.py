@@ -457,8 +457,10 @@ def test_audit_events_queue_delete_and_ignore_with_who_recorded(
     assert response.status_code == 202, response.json
     body = response.json
     assert body is not None
-    assert (body["accepted"], body["duplicates"], body["ignored"]) == (3, 0, 2)
-    (job_id,) = body["jobs"]
+    assert (body["accepted"], body["duplicates"], body["ignored"]) == (4, 0, 1)
+    job_id, queue_job_id = body["jobs"]  # the queue's audit event starts a queue job
+    (queue_job,) = ledger_jobs.list_jobs(ledger, strategy_id=queue["eventBody"]["entity"]["id"])
+    assert (queue_job.id, queue_job.source_type) == (queue_job_id, "queue")
     (job,) = ledger_jobs.list_jobs(ledger, strategy_id=FLOW_ID)
     # The Delete after the Publish in the same body ends the job it was waiting in.
     assert (job.id, job.events, job.state) == (job_id, 2, "deleted")
@@ -486,9 +488,7 @@ def test_audit_events_queue_delete_and_ignore_with_who_recorded(
             "8e4c6b7d-3f7a-4db1-8d4f-5c6a7b8c9da4",
         )
     }
-    assert (
-        len(ledger_events.list_events(ledger, limit=None)) == 4
-    )  # the queue's event is not stored
+    assert len(ledger_events.list_events(ledger, limit=None)) == 5  # the queue's is stored too
 
     again = post(client, [publish, bridged])
     assert again.json == {"accepted": 0, "duplicates": 2, "ignored": 0, "jobs": []}

@@ -49,7 +49,7 @@ def test_post_archives_queues_one_job_and_audits_it(client: FlaskClient, tmp_pat
 
 def test_post_archives_names_bad_fields(client: FlaskClient) -> None:
     answer = client.post(
-        "/archives", json={"strategyId": "42", "sourceType": "queue"}, headers=AUTH
+        "/archives", json={"strategyId": "42", "sourceType": "queues"}, headers=AUTH
     )
     assert answer.status_code == 422
     assert set(answer.get_json()["fields"]) == {"strategyId", "sourceType"}

@@ -22,14 +22,28 @@ from .base import (
     Strategy,
     Version,
 )
+from .decision_table import DecisionTableSource
+from .emergency_group import EmergencyGroupSource
 from .entries import bad_entry, version_number, version_order
 from .flow import FlowSource, discover_flows, flow_version
+from .ivr import IvrSource
+from .queue import QueueSource
 from .routing_strategy import RoutingStrategySource, list_routing_strategies, routing_version
+from .schedule import ScheduleSource
+from .schedule_group import ScheduleGroupSource
+from .skill_group import SkillGroupSource
 
 # In this order everywhere they are listed: flows first, the one source every org has.
 _ALL: tuple[Source, ...] = (
     FlowSource(),
     RoutingStrategySource(),
+    QueueSource(),
+    IvrSource(),
+    ScheduleSource(),
+    ScheduleGroupSource(),
+    EmergencyGroupSource(),
+    SkillGroupSource(),
+    DecisionTableSource(),
 )
 
 SOURCES: dict[str, Source] = {source.source_type: source for source in _ALL}

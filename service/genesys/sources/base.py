@@ -120,7 +120,9 @@ class Source(Protocol):
     Names: ``source_type`` is the contract's (``sourceType``, ``--source``, the history's
     folder); ``label`` and ``plural`` are what messages call one and many of them.
     ``topic``: the source's own notification topic (its id in group 1), if it has one.
-    ``audit_entity_types``: the audit ``entityType`` values whose events are about it.
+    ``audit_entity_types``: the audit ``entityType`` values whose events are about it;
+    ``audit_ignored_services``: the ``serviceName`` values whose events of those entity
+    types are about something else (a WFM schedule is no Architect schedule).
     ``alternative``: the source type a 404 most often means was meant instead, if any.
     ``missing_note``: why a 404 for its whole listing is no failure, if it is not.
     """
@@ -130,6 +132,7 @@ class Source(Protocol):
     plural: str
     topic: re.Pattern[str] | None
     audit_entity_types: tuple[str, ...]
+    audit_ignored_services: tuple[str, ...]
     alternative: str | None
     missing_note: str | None
 

@@ -23,6 +23,7 @@ class FlowSource:
     plural = "flows"
     topic: re.Pattern[str] | None = re.compile(r"^v2\.flows\.([^.]+)\Z")
     audit_entity_types: tuple[str, ...] = ("Flow",)
+    audit_ignored_services: tuple[str, ...] = ()
     alternative: str | None = "routing-strategy"
     missing_note: str | None = None
 

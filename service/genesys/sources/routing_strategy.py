@@ -22,6 +22,7 @@ class RoutingStrategySource:
     plural = "routing strategies"
     topic: re.Pattern[str] | None = re.compile(r"^v2\.routing\.strategies\.([^.]+)\Z")
     audit_entity_types: tuple[str, ...] = ()
+    audit_ignored_services: tuple[str, ...] = ()
     alternative: str | None = "flow"
     missing_note: str | None = "a plain Genesys Cloud org has no routing strategies"
 
