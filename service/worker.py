@@ -337,7 +337,11 @@ class Worker:
         lease = self.heartbeat.hold(job, slot.owner)
         try:
             outcome = run_archive_job(
-                slot.archiver, job.strategy_id, job.source_type, full=job.full
+                slot.archiver,
+                job.strategy_id,
+                job.source_type,
+                full=job.full,
+                author=events.job_author(slot.ledger, job.id),
             )
         finally:
             self.heartbeat.release(lease)

@@ -32,11 +32,17 @@ class JobOutcome:
 
 
 def run_archive_job(
-    archiver: Archiver, strategy_id: str, source_type: str, *, full: bool = False
+    archiver: Archiver,
+    strategy_id: str,
+    source_type: str,
+    *,
+    full: bool = False,
+    author: str | None = None,
 ) -> JobOutcome:
-    """Archive one strategy; every failure becomes a ``JobOutcome``, none escapes."""
+    """Archive one strategy; every failure becomes a ``JobOutcome``, none escapes.
+    ``author``: the user the job's events name (``Archiver.run`` says what it is for)."""
     try:
-        run = archiver.run(strategy_id, source_type, full=full)
+        run = archiver.run(strategy_id, source_type, full=full, author=author)
     except ObjectDeleted as gone:
         return JobOutcome(ok=False, deleted=gone.gone.reason)
     except Exception as exc:

@@ -214,6 +214,18 @@ def list_events(
     return list(ledger.db.query(sql, params))
 
 
+def job_author(ledger: Ledger, job_id: str) -> str | None:
+    """The user the newest event of a job names (its name, else its id), if any: the author
+    of what the job archives when Genesys keeps none, as a snapshot (contract section 12)."""
+    row = ledger.db.execute(
+        "SELECT coalesce(user_name, user_id) FROM events WHERE job_id = ?"
+        " AND coalesce(user_name, user_id) IS NOT NULL"
+        " ORDER BY received_at DESC, rowid DESC LIMIT 1",
+        [job_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _deletes(event: IncomingEvent) -> bool:
     """Whether ``event`` marks its object deleted."""
     return bool(event.deletion and event.ignore_reason is None and event.strategy_id)

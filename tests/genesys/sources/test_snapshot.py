@@ -24,10 +24,14 @@ from service.genesys.sources import source_for
 from service.genesys.sources.snapshot import SnapshotSource
 from service.history.commits import version_changes
 from service.history.layout import normalise, tree_path
-from service.ledger import ArchiveRecord
+from service.ledger import ArchiveRecord, IncomingEvent, JobState, Ledger, archives
+from service.ledger import events as ledger_events
+from service.ledger import jobs as ledger_jobs
+from service.ledger.events import Actor
 from service.simulator import SimulatorServer
 from service.sweep import discover
-from tests.helpers import make_settings
+from service.worker import Worker
+from tests.helpers import WORKER_TUNING, make_settings, running_worker, wait_for
 
 SNAPSHOTS = ("queue", "ivr", "schedule", "schedule-group", "emergency-group", "skill-group")
 ARCHITECT = frozenset({"ivr", "schedule", "schedule-group", "emergency-group"})
@@ -304,3 +308,30 @@ def test_discovery_passes_over_deleted_entries_of_a_listing(
         found = discover(client, enabled=("emergency-group",))
     assert gone in listed  # the listing keeps it, as Genesys's does
     assert sorted(found.all) == sorted((object_id, "emergency-group") for object_id in live)
+
+
+def test_the_worker_takes_the_author_from_the_event_that_started_the_job(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    settings = make_settings(simulator, tmp_path, **WORKER_TUNING)
+    queue_id = first_id(simulator, "queue")
+    event = IncomingEvent(
+        dedup_key="audit:queue-update-1",
+        topic=f"v2.audits.entitytype.Queue.entityid.{queue_id}",
+        body="{}",
+        source_type="queue",
+        strategy_id=queue_id,
+        actor=Actor(user_id="5b1f3e4a-0c47-4a8e-9a1c-2f3d4e5f6a71", user_name="Grace Hopper"),
+    )
+    with Ledger(settings.archiver_db) as ledger:
+        (job_id,) = ledger_events.accept_events(ledger, [event]).jobs
+        with running_worker(Worker(settings)):
+            wait_for(lambda: job_done(ledger, job_id), what="the queue's job done")
+        (archive,) = archives.list_archives(ledger, strategy_id=queue_id)
+    (row,) = stored(settings, archive)["versionMatrix"]
+    assert row["metadataTags"]["originalAuthor"] == "Grace Hopper"
+
+
+def job_done(ledger: Ledger, job_id: str) -> bool:
+    job = ledger_jobs.get_job(ledger, job_id)
+    return job is not None and job.state is JobState.DONE
