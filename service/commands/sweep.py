@@ -11,8 +11,9 @@ from .base import ArchiverCommand, CommandEnv, pass_env, setup_logs, warn
 @click.option(
     "--discover",
     is_flag=True,
-    help="First list every object of the org (every flow, all types, paged; routing "
-    "strategies where the org has them) and queue those too.",
+    help="First list every object of every enabled source (every flow, all types; routing "
+    "strategies where the org has them; queues, IVRs, schedules, groups, decision tables), "
+    "each through all its pages, and queue those too.",
 )
 @pass_env
 @click.pass_context
@@ -48,10 +49,7 @@ def sweep_command(ctx: click.Context, env: CommandEnv, discover: bool) -> None:
         skipped = ""
         if discovered.skipped:
             skipped = f", skipped {len(discovered.skipped)} with a non-UUID id"
-        click.echo(
-            f"discovered {len(discovered.flows)} flow(s) and "
-            f"{len(discovered.routing_strategies)} routing strategy(ies){skipped}"
-        )
+        click.echo(f"discovered {found_counts(discovered.by_source, enabled)}{skipped}")
         found = discovered.all
     with Ledger.from_settings(settings) as ledger:
         result = sweep_known(ledger, found, enabled=enabled)
@@ -61,3 +59,18 @@ def sweep_command(ctx: click.Context, env: CommandEnv, discover: bool) -> None:
     )
     if not listed:  # a listing failed: the org was not wholly discovered
         ctx.exit(1)
+
+
+def found_counts(by_source: dict[str, list[tuple[str, str]]], enabled: tuple[str, ...]) -> str:
+    """How many objects each enabled source listed, in the registry's order:
+    ``4 flow(s), 0 routing strategy(ies) and 2 decision table(s)``."""
+    from ..genesys.sources import SOURCES
+
+    counts = []
+    for source_type in enabled:
+        label = SOURCES[source_type].label
+        plural = "(ies)" if label.endswith("y") else "(s)"
+        counts.append(f"{len(by_source.get(source_type, []))} {label}{plural}")
+    if len(counts) == 1:
+        return counts[0]
+    return f"{', '.join(counts[:-1])} and {counts[-1]}"

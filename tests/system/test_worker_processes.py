@@ -236,7 +236,7 @@ def test_sweep_discover_queues_every_flow_and_routing_strategy(
 ) -> None:
     flows = simulator.state.strategy_ids("flow")
     routing = simulator.state.strategy_ids("routing-strategy")
-    env = cli_env(simulator, tmp_path)
+    env = cli_env(simulator, tmp_path, SOURCES="flow,routing-strategy")  # the others: elsewhere
     result = archiver("sweep", "--discover", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     total = len(flows) + len(routing)
@@ -260,7 +260,8 @@ def test_sweep_discover_treats_a_404_strategy_listing_as_none(
 ) -> None:
     simulator.state.inject_fault(404, path="/api/v2/routing/strategies")  # as real Genesys
     flows = simulator.state.strategy_ids("flow")
-    result = archiver("sweep", "--discover", env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    env = cli_env(simulator, tmp_path, SOURCES="flow,routing-strategy")
+    result = archiver("sweep", "--discover", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (
         result.stdout.splitlines()[0]
@@ -275,7 +276,7 @@ def test_sweep_discover_fails_with_1_or_2_as_the_contract_says(
 ) -> None:
     # Every listing refused (a failing listing is reported and the others go on).
     simulator.state.inject_fault(403, times=2, path="/api/v2/")
-    env = cli_env(simulator, tmp_path)
+    env = cli_env(simulator, tmp_path, SOURCES="flow,routing-strategy")
     refused = archiver("sweep", "--discover", env=env, cwd=tmp_path)
     assert refused.returncode == 1
     assert refused.stderr.startswith("archiver: ") and "403" in refused.stderr
