@@ -28,6 +28,7 @@ from typing import Any
 import requests
 
 from .commands.web import CONFIG as GUNICORN_CONFIG
+from .demo_queue import queue_step, queue_tour
 from .history.gitlog import caught_up, demo_tour
 from .http import make_session
 from .ledger import Ledger, audit, events
@@ -122,6 +123,8 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
             payload = dispatch["client_payload"]
             _say(f"   {dispatch['event_type']}: {payload['type']} {payload['data']['strategyId']}")
         _say("")
+        queue = queue_step(sim.url, admin.post, admin.archives, _say, _wait)
+        _show(queue)
         _wait(lambda: caught_up(folder / "ledger.db"), "the history's commits")
         sim.state.wait_notifications(10)
         answers = sorted({str(n.status) for n in sim.state.notifications})
@@ -137,6 +140,7 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         return 1
     _say(f"Audit log: {checked} entries, hash chain intact\n")
     demo_tour(folder / "history.git", folder / "ledger.db", DEMO_FLOW_ID, env, _say)
+    queue_tour(queue, env, _say)
     _next_steps(folder)
     return 0
 

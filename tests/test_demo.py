@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import service
+from service.simulator import DEMO_QUEUE_ID
 from tests.helpers import ARCHIVER
 
 ARCHIVE_LINE = re.compile(r"archive ([0-9a-f-]{36}) \(key ([0-9a-f-]{36})\)")
@@ -32,7 +33,7 @@ def test_the_demo_names_its_archives_and_ends_with_commands_that_work(tmp_path: 
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     shown = set(ARCHIVE_LINE.findall(demo.stdout))
-    assert len(shown) == 3
+    assert len(shown) == 5  # the flow's, the strategy's and two snapshots of the queue
     folder = tmp_path / "var" / "demo"
     for _, key in shown:
         assert len(list(folder.glob(f"archive/*/*/{key}.json"))) == 1
@@ -53,9 +54,12 @@ def test_the_demo_names_its_archives_and_ends_with_commands_that_work(tmp_path: 
     archives = outputs["ledger archives"].splitlines()[1:]
     listed = {(line.split()[1], line.split()[2]) for line in archives}
     assert listed == shown
-    assert "3 archive document(s) checked, 0 bad" in outputs["verify-archives"]
+    assert "5 archive document(s) checked, 0 bad" in outputs["verify-archives"]
     assert "Main inbound" in outputs["ledger strategies"]
     # The history: every version of the flow one commit, the deletion one more, and a diff.
     (log,) = [text for args, text in outputs.items() if args.startswith("history log ")]
     assert [len(line.split()[0]) for line in log.splitlines()] == [40] * 6
     assert "Main inbound: deleted" in head and "--- a/flow/main-inbound--" in head
+    # The queue's bullseye ring, changed through the simulator: its new snapshot and diff.
+    assert f"+++ b/queue/support--{DEMO_QUEUE_ID}.json@2" in head
+    assert '-            "threshold": 15.0,\n+            "threshold": 20.0,' in head

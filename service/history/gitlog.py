@@ -80,14 +80,14 @@ def demo_tour(
     the object's last two committed versions (as a person would run it)."""
     from ..ledger import Ledger, history
 
-    say(f"6. The history in git ({repo}): one commit per version, one for the deletion")
+    say(f"7. The history in git ({repo}): one commit per version, one for the deletion")
     say(log_stat(repo))
     with Ledger(ledger_path) as ledger:
         versions = [row["versionId"] for row in history.history_log(ledger, object_id)]
     if len(versions) < 2:
         return
     older, newer = versions[-2:]
-    say(f"7. archiver diff {object_id} {older} {newer} (from cold storage, no Genesys call)")
+    say(f"8. archiver diff {object_id} {older} {newer} (from cold storage, no Genesys call)")
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "diff", object_id, older, newer],
         env=env,
