@@ -5,11 +5,14 @@ versions never, a deleted table a 404 that goes up for the pipeline's deletion c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from service.archive.gone import ObjectDeleted
+from service.archive.pipeline import Archiver
 from service.backoff import Backoff
 from service.config import Settings
 from service.errors import UpstreamError
@@ -17,6 +20,7 @@ from service.genesys import GenesysClient
 from service.genesys.sources import Known
 from service.genesys.sources.decision_table import DecisionTableSource
 from service.genesys.sources.entries import iso_date
+from service.ledger import Ledger
 from service.simulator import DEMO_TABLE_ID, SimulatorServer
 
 FAST = Backoff.exponential(0.01, cap=0.05, tries=5, full_jitter=True, max_retry_after=180.0)
@@ -187,3 +191,24 @@ def test_discovery_lists_every_table(simulator: SimulatorServer, client: Genesys
     listed = [entry["id"] for entry in SOURCE.discover(client)]
     assert sorted(listed) == sorted(simulator.state.routing.ids("decision-table"))
     assert DEMO_TABLE_ID in listed
+
+
+def test_through_the_pipeline_each_version_once_then_deleted(
+    simulator: SimulatorServer, settings: Settings, client: GenesysClient, tmp_path: Path
+) -> None:
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        archiver = Archiver(settings, ledger, client, None)
+        first = archiver.run(DEMO_TABLE_ID, "decision-table")
+        assert first.archive is not None
+        assert first.archive.version_ids == ("2", "1")
+        assert first.strategy_name == "Queue selection by segment"
+        assert archiver.run(DEMO_TABLE_ID, "decision-table").archive is None  # nothing new
+
+        control(simulator, f"decision-table/{DEMO_TABLE_ID}/publish")
+        third = archiver.run(DEMO_TABLE_ID, "decision-table")
+        assert third.archive is not None
+        assert third.archive.version_ids == ("3",)
+
+        control(simulator, f"decision-table/{DEMO_TABLE_ID}/delete", {"answer": "404"})
+        with pytest.raises(ObjectDeleted):
+            archiver.run(DEMO_TABLE_ID, "decision-table")
