@@ -103,7 +103,8 @@ def version_changes(archive: Mapping[str, Any]) -> list[Change]:
             name = strategy_name if isinstance(strategy_name, str) else ""
         when = to_seconds(row["createdDate"])
         creator = version.get("createdBy")
-        creator = creator if isinstance(creator, Mapping) else {}
+        if not isinstance(creator, Mapping):
+            creator = _snapshot_author(version, row)
         changes.append(
             (
                 (row.get("versionNumber", 0), when, position),
@@ -131,6 +132,19 @@ def version_changes(archive: Mapping[str, Any]) -> list[Change]:
     # Ties on number and date keep the archive's own order reversed (it lists newest first).
     changes.sort(key=lambda pair: (pair[0][0], pair[0][1], -pair[0][2]))
     return [change for _, change in changes]
+
+
+def _snapshot_author(version: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    """A snapshot's author: the version's own creator is the object's (a bare id, who made
+    the queue years ago), so the commit names who made this change, as the archive does:
+    its ``originalAuthor`` and, for the e-mail, the snapshot's ``modifiedBy`` id."""
+    tags = row.get("metadataTags")
+    named = tags.get("originalAuthor") if isinstance(tags, Mapping) else None
+    modifier = version.get("modifiedBy")
+    user_id = modifier if isinstance(modifier, str) else None
+    if named == "unknown":
+        named = None
+    return {"name": named, "id": user_id}
 
 
 def deletion_change(

@@ -173,3 +173,30 @@ def test_a_name_on_several_lines_makes_a_one_line_subject() -> None:
 
 def test_the_committer_is_fixed() -> None:
     assert COMMITTER.ident() == b"genesys-strategy-archiver <archiver@genesys-cloud.invalid>"
+
+
+def test_a_snapshot_names_who_made_the_change_not_who_created_the_object() -> None:
+    queue_id = "8a0b7d1e-51a4-4a3c-9e53-6f1c0e2d3b4a"
+    archive = {
+        "strategyId": queue_id,
+        "strategyName": "Support",
+        "sourceType": "queue",
+        "idempotencyKey": KEY,
+        "versionMatrix": [
+            {
+                "versionId": "2",
+                "versionNumber": 2,
+                "createdDate": "2026-11-02T10:00:00.000Z",
+                "metadataTags": {"originalAuthor": "Grace Hopper"},
+            }
+        ],
+        "versions": [
+            {"id": queue_id, "name": "Support", "createdBy": "creator-1", "modifiedBy": "mod-7"}
+        ],
+    }
+    [change] = version_changes(archive)
+    assert change.author == Person("Grace Hopper", "mod-7@users.genesys-cloud.invalid")
+    archive["versionMatrix"][0]["metadataTags"]["originalAuthor"] = "unknown"
+    archive["versions"][0].pop("modifiedBy")
+    [change] = version_changes(archive)
+    assert change.author == Person("Genesys Cloud", "unknown@users.genesys-cloud.invalid")
