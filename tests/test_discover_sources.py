@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from service.config import load_settings
 from service.genesys.sources import SOURCE_TYPES
+from service.ledger import Ledger, archives, jobs
 from service.simulator import SimulatorServer
-from tests.helpers import archiver, cli_env
+from service.worker import Worker
+from tests.helpers import WORKER_TUNING, archiver, cli_env, running_worker, wait_for
 
 ROUTING = ("queue", "ivr", "schedule", "schedule-group", "emergency-group", "skill-group")
 LISTINGS = {
@@ -92,3 +95,29 @@ def test_only_the_enabled_sources_are_listed(simulator: SimulatorServer, tmp_pat
     assert queued(env, tmp_path) == sorted(expected)
     paths = {r.path for r in simulator.state.requests if r.path.startswith("/api/v2")}
     assert paths == {LISTINGS["skill-group"], LISTINGS["decision-table"]}
+
+
+def test_the_whole_org_is_archived_within_one_rate_limit(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    """Every source's calls share the process's pacing: a window far smaller than the org's
+    calls is never exceeded, and every object of every source ends archived."""
+    simulator.state.rate_limit.configure(allowed=15, window=1.0)
+    env = cli_env(simulator, tmp_path, **{**WORKER_TUNING, "WORKER_THREADS": "4"})
+    assert archiver("sweep", "--discover", env=env, cwd=tmp_path).returncode == 0
+    settings = load_settings(env)
+
+    with Ledger(settings.archiver_db) as ledger, running_worker(Worker(settings)):
+        wait_for(
+            lambda: set(jobs.job_counts(ledger)) == {"done"},
+            timeout=90,
+            what="every job done",
+            details=lambda: str(jobs.job_counts(ledger)),
+        )
+        archived = {(a.source_type, a.strategy_id) for a in archives.list_archives(ledger)}
+
+    assert simulator.state.rate_limit.refused == 0
+    expected = {pair for kind in SOURCE_TYPES for pair in live(simulator, kind)}
+    assert archived == expected
+    calls = [r for r in simulator.state.requests if r.path.startswith("/api/v2")]
+    assert len(calls) > 3 * 15  # several windows' worth: the pacing was needed
