@@ -6,12 +6,19 @@ every request is a new event, never a duplicate. Senders are asyncio connections
 one or more client processes; each either keeps its connection alive (what a reverse
 proxy or EventBridge's pool does) or opens a new one for every request (what a
 one-shot HTTP client does), latency then counted from the connect.
+
+Two ways to send: closed-loop (``run_loader``: each sender sends its next request once
+the last is answered, so the server sets the pace) and open-loop (``run_open_loader``:
+requests start at arrival times drawn in advance, Poisson with a fixed seed, whatever the
+answers, latency counted from the scheduled time, so a slow answer cannot hold back the
+requests behind it and hide their wait: no coordinated omission).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from array import array
@@ -107,6 +114,9 @@ class Load:
     errors: int = 0
     answered_202: int = 0  # warm-up included: what the ledger should hold
     window: float = 0.0
+    unanswered: int = 0  # open-loop: measured requests still unanswered when it gave up
+    max_lag: float = 0.0  # open-loop: latest a request started after its scheduled time
+    last_done: float = 0.0  # open-loop: when the last measured request was answered
 
 
 @dataclass(frozen=True)
@@ -197,4 +207,79 @@ def run_loader(plan: Plan, senders: int, offset: int) -> Load:
 
     asyncio.run(main())
     load.window = min(plan.until, time.monotonic()) - plan.measure_from
+    return load
+
+
+# Open loop ----------------------------------------------------------------------------
+
+
+def arrivals(rate: float, start: float, until: float, seed: int) -> list[float]:
+    """Poisson arrival times at ``rate`` a second in ``[start, until)``, the same for a seed."""
+    rng, times, t = random.Random(seed), [], start
+    while (t := t + rng.expovariate(rate)) < until:
+        times.append(t)
+    return times
+
+
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _scheduled(
+    plan: Plan, index: int, due: float, idle: list[Connection], load: Load
+) -> None:
+    """One request due at ``due``: an idle kept-alive connection if any, else a new one."""
+    load.max_lag = max(load.max_lag, time.monotonic() - due)
+    measured = plan.measure_from <= due < plan.until
+    connection = None if plan.new_connections or not idle else idle.pop()
+    try:
+        if connection is None:
+            connection = await asyncio.open_connection("127.0.0.1", plan.port)
+        connection[1].write(request_bytes(plan, index))
+        status, close = await _answer(connection[0])
+        done = time.monotonic()
+    except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+        load.errors += measured
+        if connection is not None:
+            connection[1].close()
+        return
+    load.answered_202 += status == 202
+    if measured:
+        load.latencies.append(done - due)
+        load.statuses[status] += 1
+        load.last_done = max(load.last_done, done)
+    if close or plan.new_connections:
+        connection[1].close()
+    else:
+        idle.append(connection)
+
+
+def run_open_loader(
+    plan: Plan, rate: float, start: float, seed: int, part: int, parts: int, drain: float
+) -> Load:
+    """Every ``parts``-th arrival (from ``part``) of the schedule at ``rate`` from ``start`` to
+    ``plan.until``, each started on time however many are in flight; then up to ``drain``
+    seconds for the last answers. Latencies count from the scheduled times."""
+    load = Load()
+    times = arrivals(rate, start, plan.until, seed)[part::parts]
+
+    async def main() -> None:
+        idle: list[Connection] = []
+        tasks: set[asyncio.Task[None]] = set()
+        for n, due in enumerate(times):
+            if (delay := due - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(_scheduled(plan, part + n * parts, due, idle, load))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            _, late = await asyncio.wait(set(tasks), timeout=drain)
+            for task in late:
+                task.cancel()
+        for _, writer in idle:
+            writer.close()
+
+    asyncio.run(main())
+    load.window = plan.until - plan.measure_from
+    measured = sum(plan.measure_from <= due < plan.until for due in times)
+    load.unanswered = measured - len(load.latencies) - load.errors
     return load
