@@ -18,10 +18,10 @@ Each target is measured in two phases on the same server, the mix's worker runni
   last is answered: the throughput. Its latency is set by Little's law (senders /
   throughput), whatever the server does, so it is printed but not judged.
 - open loop: requests started on a Poisson schedule fixed in advance (seed per mix, the
-  same for both targets) at half the bare route's saturation throughput in that mix and
-  run (the load the 0.5 ratio goal promises), as real senders send: at the rate changes
-  happen. Latency counts from the scheduled start, so queueing is never hidden. The p99
-  goal is judged here.
+  same for both targets) at half (``--open-share``) the bare route's saturation
+  throughput in that mix and run (the load the 0.5 ratio goal promises), as real senders
+  send: at the rate changes happen. Latency counts from the scheduled start, so queueing
+  is never hidden. The p99 goal is judged here.
 
 Latency is measured client-side (from the connect, for a new connection) after a
 warm-up. Prints, per target, requests, req/s, p50, p99, the jobs the worker finished a
@@ -284,7 +284,7 @@ def bench(
             rate = count / window if window > 0 else 0.0
             opened = None
             if args.open_seconds > 0:
-                offered = offered or rate / 2
+                offered = offered or rate * args.open_share
                 time.sleep(1.0)  # let the saturation phase's queue drain
                 print(f"[{mix.name} {target}] open loop at {offered:.0f} req/s", flush=True)
                 seed = 1 if mix.name == "today" else 2
@@ -322,7 +322,7 @@ def run_mix(name: str, args: argparse.Namespace, pool: Pool, folder: Path) -> li
         else:
             mix = Mix(name, False, random_strategies(50))
         bare = bench("bare", mix, args, pool, folder)
-        ours = bench("ours", mix, args, pool, folder, bare.rate / 2)
+        ours = bench("ours", mix, args, pool, folder, bare.rate * args.open_share)
     if mix.sim_url:
         states = job_states(folder / f"{name}-ours.db")
         print(f"[{name}] jobs on the product's ledger at the end: {states}")
@@ -404,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="measured time of the open-loop phase per target (0: no open-loop phase)",
     )
+    parser.add_argument(
+        "--open-share",
+        type=float,
+        default=GOAL_RATIO,
+        help="open-loop rate as a share of the bare route's saturation req/s (default 0.5)",
+    )
     parser.add_argument("--senders", type=int, default=32, help="concurrent senders")
     parser.add_argument("--loaders", type=int, default=1, help="client processes sharing them")
     parser.add_argument(
@@ -420,13 +426,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--senders, --loaders, --workers and --seconds must be positive")
     if args.open_seconds < 0:
         parser.error("--open-seconds must be 0 or more")
+    if not 0 < args.open_share <= 1:
+        parser.error("--open-share must be more than 0 and at most 1")
     args.loaders = min(args.loaders, args.senders)
     threads = os.environ.get("WEB_THREADS", "32")  # as gunicorn.conf.py
     print(
         f"{cores} cores; gunicorn workers={args.workers} threads={threads}; "
         f"{args.senders} senders in {args.loaders} process(es); "
         f"{args.warmup:g} s warm-up + {args.seconds:g} s measured per target, then open loop "
-        f"{args.warmup:g} s + {args.open_seconds:g} s at half the bare route's req/s",
+        f"{args.warmup:g} s + {args.open_seconds:g} s at {args.open_share:g} x the bare route's "
+        "req/s",
         flush=True,
     )
     names = ["today", "harder"] if args.mix == "both" else [args.mix]

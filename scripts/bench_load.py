@@ -227,21 +227,29 @@ Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 async def _scheduled(
     plan: Plan, index: int, due: float, idle: list[Connection], load: Load
 ) -> None:
-    """One request due at ``due``: an idle kept-alive connection if any, else a new one."""
+    """One request due at ``due``: an idle kept-alive connection if any, else a new one; sent
+    again once on a new connection when a kept one fails (the server closed it while idle),
+    as an HTTP client's pool does, the latency still counted from ``due``."""
     load.max_lag = max(load.max_lag, time.monotonic() - due)
     measured = plan.measure_from <= due < plan.until
     connection = None if plan.new_connections or not idle else idle.pop()
-    try:
-        if connection is None:
-            connection = await asyncio.open_connection("127.0.0.1", plan.port)
-        connection[1].write(request_bytes(plan, index))
-        status, close = await _answer(connection[0])
-        done = time.monotonic()
-    except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-        load.errors += measured
-        if connection is not None:
-            connection[1].close()
-        return
+    data = request_bytes(plan, index)
+    while True:
+        reused = connection is not None
+        try:
+            if connection is None:
+                connection = await asyncio.open_connection("127.0.0.1", plan.port)
+            connection[1].write(data)
+            status, close = await _answer(connection[0])
+            done = time.monotonic()
+            break
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            if connection is not None:
+                connection[1].close()
+            connection = None
+            if not reused:
+                load.errors += measured
+                return
     load.answered_202 += status == 202
     if measured:
         load.latencies.append(done - due)
