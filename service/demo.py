@@ -28,8 +28,8 @@ from typing import Any
 import requests
 
 from .commands.web import CONFIG as GUNICORN_CONFIG
+from .demo_history import caught_up, demo_tour
 from .demo_queue import queue_step, queue_tour
-from .history.gitlog import caught_up, demo_tour
 from .http import make_session
 from .ledger import Ledger, audit, events
 from .simulator import DEMO_FLOW_ID, DEMO_STRATEGY_ID, SimulatorServer

@@ -57,12 +57,13 @@ def queue_tour(queue_archives: list[dict[str, Any]], env: dict[str, str], say: S
     """``archiver show`` of the queue's newest snapshot and ``archiver diff`` of its two."""
     newer, older = (a["versionIds"][0] for a in queue_archives[:2])
     say(f"9. archiver show {DEMO_QUEUE_ID} (the queue's newest snapshot, from cold storage)")
-    _run(["show", DEMO_QUEUE_ID], env, say, SHOW_LINES)
+    run_shown(["show", DEMO_QUEUE_ID], env, say, SHOW_LINES)
     say(f"10. archiver diff {DEMO_QUEUE_ID} {older} {newer}: the ring's new threshold")
-    _run(["diff", DEMO_QUEUE_ID, older, newer], env, say, 40)
+    run_shown(["diff", DEMO_QUEUE_ID, older, newer], env, say, 40)
 
 
-def _run(args: list[str], env: dict[str, str], say: Say, limit: int) -> None:
+def run_shown(args: list[str], env: dict[str, str], say: Say, limit: int) -> None:
+    """``archiver ARGS`` as a person would type it, its first ``limit`` lines shown."""
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
         env=env,

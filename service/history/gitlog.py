@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dulwich.diff_tree import TreeChange
 from dulwich.objects import Commit
 from dulwich.repo import Repo
-
-DIFF_LINES = 40  # of a diff shown in the demo: enough to read, short enough to scroll past
 
 
 def log_stat(repo: Path, branch: str = "main", *, limit: int | None = None) -> str:
@@ -71,40 +67,3 @@ def _change(change: TreeChange) -> str:
     if old and not new:
         return f"{old} (removed)"
     return f"{new} (changed)"
-
-
-def demo_tour(
-    repo: Path, ledger_path: Path, object_id: str, env: dict[str, str], say: Callable[[str], None]
-) -> None:
-    """The end of ``make demo``: the history's ``git log --stat``, then ``archiver diff`` of
-    the object's last two committed versions (as a person would run it)."""
-    from ..ledger import Ledger, history
-
-    say(f"7. The history in git ({repo}): one commit per version, one for the deletion")
-    say(log_stat(repo))
-    with Ledger(ledger_path) as ledger:
-        versions = [row["versionId"] for row in history.history_log(ledger, object_id)]
-    if len(versions) < 2:
-        return
-    older, newer = versions[-2:]
-    say(f"8. archiver diff {object_id} {older} {newer} (from cold storage, no Genesys call)")
-    done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "diff", object_id, older, newer],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = (done.stdout or done.stderr).splitlines()
-    say("\n".join(lines[:DIFF_LINES]))
-    if len(lines) > DIFF_LINES:
-        say(f"... ({len(lines) - DIFF_LINES} more lines)")
-    say("")
-
-
-def caught_up(ledger_path: Path) -> bool:
-    """Whether the worker has committed every archive and deletion the ledger recorded."""
-    from ..ledger import Ledger, history
-
-    with Ledger(ledger_path) as ledger:
-        return history.history_backlog(ledger) == 0
