@@ -8,10 +8,12 @@ folder is fsynced. A crash leaves either no document or the whole one.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import StorageError
 
@@ -73,6 +75,19 @@ def read_document(archive_dir: Path, location: str, sha256: str | None = None) -
     if sha256 is not None and digest(data) != sha256:
         raise StorageError(f"archive document {location} does not match its recorded SHA-256")
     return data
+
+
+def read_payload(archive_dir: Path, location: str, sha256: str | None = None) -> dict[str, Any]:
+    """The archive document at ``location`` as a JSON object (checked as ``read_document``
+    checks it); ``StorageError`` when it is not one."""
+    data = read_document(archive_dir, location, sha256)
+    try:
+        payload = json.loads(data)
+    except ValueError as exc:
+        raise StorageError(f"archive document {location} is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise StorageError(f"archive document {location} is not a JSON object")
+    return payload
 
 
 def require_folder(archive_dir: Path) -> None:

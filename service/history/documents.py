@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..archive.store import read_document
+from ..archive.store import read_payload
 from ..errors import ArchiverError, StorageError, UsageError
 from ..ledger import archives
 from .commits import version_changes
@@ -95,7 +95,9 @@ def _archived_rows(
     """Each archived version's matrix row, with the newest archive holding it."""
     rows: dict[str, tuple[ArchiveRecord, dict[str, Any]]] = {}
     for record in records:
-        for row in _load(archive_dir, record).get("versionMatrix") or []:
+        for row in (
+            read_payload(archive_dir, record.location, record.sha256).get("versionMatrix") or []
+        ):
             if isinstance(row, dict) and isinstance(row.get("versionId"), str):
                 rows.setdefault(row["versionId"], (record, row))
     return rows
@@ -151,7 +153,7 @@ def _reads_as(version_id: str, number: int | None) -> bool:
 def _read_version(archive_dir: Path, record: ArchiveRecord, version_id: str) -> ArchivedVersion:
     """The version out of ``record``'s archive, as the history commits it: the same
     ``version_changes`` make its path and content."""
-    payload = _load(archive_dir, record)
+    payload = read_payload(archive_dir, record.location, record.sha256)
     try:
         changes = version_changes(payload)
     except (ValueError, KeyError, TypeError) as exc:
@@ -170,15 +172,3 @@ def _read_version(archive_dir: Path, record: ArchiveRecord, version_id: str) -> 
         f"archive document {record.location} does not hold version {version_id}, which the"
         f" ledger records for archive {record.id} (key {record.idempotency_key})"
     )
-
-
-def _load(archive_dir: Path, record: ArchiveRecord) -> dict[str, Any]:
-    """The archive document of ``record``, checked against its recorded SHA-256."""
-    data = read_document(archive_dir, record.location, record.sha256)
-    try:
-        payload = json.loads(data)
-    except ValueError as exc:
-        raise StorageError(f"archive document {record.location} is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise StorageError(f"archive document {record.location} is not a JSON object")
-    return payload

@@ -9,14 +9,13 @@ only when the tree holds it). ``Replay`` is that state, learnt from the ledger's
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..archive.store import read_document
+from ..archive.store import read_payload
 from ..errors import StorageError
 from ..ledger.history import ARCHIVE, CommitRow, HistoryItem
 from .commits import Change, deletion_change, version_changes
@@ -80,14 +79,7 @@ class Replay:
     def _document(self, item: HistoryItem) -> dict:
         if item.location is None:
             raise StorageError(f"history item {item.seq}: its archive is not in the ledger")
-        data = read_document(self.archive_dir, item.location, item.sha256)
-        try:
-            document = json.loads(data)
-        except ValueError as exc:
-            raise StorageError(f"archive document {item.location} is not JSON: {exc}") from exc
-        if not isinstance(document, dict):
-            raise StorageError(f"archive document {item.location} is not a JSON object")
-        return document
+        return read_payload(self.archive_dir, item.location, item.sha256)
 
 
 def commit_row(change: Change, commit: str) -> CommitRow:
