@@ -8,7 +8,6 @@ flow's audit event (``notify.audit_event``), with the object's entity type and s
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from .config_data import (
@@ -20,9 +19,8 @@ from .config_data import (
     SCHEDULE_GROUP,
     SKILL_GROUP,
 )
-from .data import CLIENT, Person
-from .notify import AUDIT_REMOTE_IP, ORG, envelope
-from .render import iso
+from .data import Person
+from .notify import audit_notification
 
 # sourceType → (entityType, serviceName). The services of IVRs, schedules and groups are
 # unverified in the reference; these are values of the SDK's enum that fit their API paths.
@@ -70,25 +68,10 @@ def config_audit(
 ) -> dict[str, Any]:
     """The audit notification of ``action`` by ``user`` on ``entity`` (``{id, name, selfUri}``,
     ``selfUri`` when known)."""
-    body = {
-        "id": str(uuid.uuid4()),
-        "userId": user.id,
-        "userHomeOrgId": ORG.id,
-        "username": {"id": user.id, "name": user.name},
-        "userDisplay": user.name,
-        "clientId": {"id": CLIENT.id, "selfUri": f"/api/v2/oauth/clients/{CLIENT.id}"},
-        "remoteIp": [AUDIT_REMOTE_IP],
-        "serviceName": service,
-        "level": "USER",
-        "eventTime": iso(at_ms),
-        "action": action,
-        "entityType": entity_type,
-        "entity": {k: entity[k] for k in ("id", "name", "selfUri") if k in entity},
-        "propertyChanges": property_changes(changes or []),
-        "context": {},
-    }
-    topic = f"v2.audits.entitytype.{entity_type}.entityid.{entity['id']}"
-    return envelope(topic, body)
+    shown: dict[str, Any] = {k: entity[k] for k in ("id", "name", "selfUri") if k in entity}
+    return audit_notification(
+        entity_type, service, shown, action, user, at_ms, property_changes(changes or [])
+    )
 
 
 def object_audit(

@@ -10,8 +10,6 @@ answer as they were deleted (``ConfigObject.gone``, or 200 with ``state: "delete
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +27,15 @@ from .config_data import (
     SKILL_GROUP,
 )
 from .config_tables import TableVersion
-from .routes import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, _bad_param, _choice, _int_param, _listing
+from .routes import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    _choice,
+    _decode_cursor,
+    _encode_cursor,
+    _int_param,
+    _listing,
+)
 from .web import ApiError, current_state, json_response, not_found
 
 routing_api = Blueprint("simulator_routing_api", __name__, url_prefix="/api/v2")
@@ -84,29 +90,14 @@ def _page_number_listing(source_type: str) -> Response:
     return json_response(body)
 
 
-def _cursor(key: str, position: int) -> str:
-    return base64.urlsafe_b64encode(f"{key}:{position}".encode()).decode().rstrip("=")
-
-
-def _position(name: str, key: str) -> int | None:
-    """The position carried by the ``after`` or ``before`` cursor, made for ``key``."""
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    found, _, position = text.partition(":")
-    if found != key or not position.isdigit():
-        raise _bad_param(name, raw, "a cursor from a nextUri or previousUri of this listing")
-    return int(position)
+_EITHER_CURSOR = "a cursor from a nextUri or previousUri of this listing"
 
 
 def _cursor_listing(path: str, key: str, entities: list[Any], extra: dict[str, str]) -> Response:
     """``{entities, nextUri, selfUri, previousUri}``, paged by ``after`` (or ``before``)."""
     size = _int_param("pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    after, before = _position("after", key), _position("before", key)
+    after = _decode_cursor(key, "after", _EITHER_CURSOR)
+    before = _decode_cursor(key, "before", _EITHER_CURSOR)
     start = after if after is not None else max(0, before - size) if before is not None else 0
 
     def uri(**cursor: str) -> str:
@@ -115,10 +106,10 @@ def _cursor_listing(path: str, key: str, entities: list[Any], extra: dict[str, s
     self_cursor = {"after": request.args["after"]} if after is not None else {}
     body: dict[str, Any] = {"entities": entities[start : start + size]}
     if start + size < len(entities):
-        body["nextUri"] = uri(after=_cursor(key, start + size))
+        body["nextUri"] = uri(after=_encode_cursor(key, start + size))
     body["selfUri"] = uri(**self_cursor)
     if start > 0:
-        body["previousUri"] = uri(before=_cursor(key, start))
+        body["previousUri"] = uri(before=_encode_cursor(key, start))
     return json_response(body)
 
 

@@ -195,8 +195,23 @@ def audit_event(
     changes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The ``v2.audits.entitytype.Flow.entityid.{id}`` notification of ``action`` on flow
-    ``item`` by ``user`` at ``at_ms``: the audit log message in the shape of the reference's
-    sample (``username`` and ``clientId`` are objects despite their names)."""
+    ``item`` by ``user`` at ``at_ms``."""
+    entity = {"id": item.id, "name": item.name, "selfUri": f"/api/v2/flows/{item.id}"}
+    return audit_notification("Flow", "Architect", entity, action, user, at_ms, changes or [])
+
+
+def audit_notification(
+    entity_type: str,
+    service: str,
+    entity: dict[str, Any],
+    action: str,
+    user: Person,
+    at_ms: int,
+    property_changes: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The audit notification of ``action`` by ``user`` on ``entity`` (``{id, name,
+    selfUri}``) at ``at_ms``: the audit log message in the shape of the reference's sample
+    (``username`` and ``clientId`` are objects despite their names)."""
     body = {
         "id": str(uuid.uuid4()),
         "userId": user.id,
@@ -205,16 +220,16 @@ def audit_event(
         "userDisplay": user.name,
         "clientId": {"id": CLIENT.id, "selfUri": f"/api/v2/oauth/clients/{CLIENT.id}"},
         "remoteIp": [AUDIT_REMOTE_IP],
-        "serviceName": "Architect",
+        "serviceName": service,
         "level": "USER",
         "eventTime": iso(at_ms),
         "action": action,
-        "entityType": "Flow",
-        "entity": {"id": item.id, "name": item.name, "selfUri": f"/api/v2/flows/{item.id}"},
-        "propertyChanges": changes or [],
+        "entityType": entity_type,
+        "entity": entity,
+        "propertyChanges": property_changes,
         "context": {},
     }
-    return envelope(f"v2.audits.entitytype.Flow.entityid.{item.id}", body)
+    return envelope(f"v2.audits.entitytype.{entity_type}.entityid.{entity['id']}", body)
 
 
 def flow_version_audit(item: Item, version: Version) -> dict[str, Any]:

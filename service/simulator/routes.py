@@ -69,9 +69,13 @@ def _encode_cursor(key: str, position: int) -> str:
     return base64.urlsafe_b64encode(f"{key}:{position}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(key: str) -> int | None:
-    """The position carried by the ``cursor`` param, which must have been made for ``key``."""
-    raw = request.args.get("cursor")
+def _decode_cursor(
+    key: str,
+    param: str = "cursor",
+    expected: str = "a cursor from a nextUri of this listing",
+) -> int | None:
+    """The position carried by the ``param`` cursor, which must have been made for ``key``."""
+    raw = request.args.get(param)
     if raw is None:
         return None
     try:
@@ -80,7 +84,7 @@ def _decode_cursor(key: str) -> int | None:
         text = ""
     found, _, position = text.partition(":")
     if found != key or not position.isdigit():
-        raise _bad_param("cursor", raw, "a cursor from a nextUri of this listing")
+        raise _bad_param(param, raw, expected)
     return int(position)
 
 
