@@ -18,6 +18,7 @@ import pytest
 from service.config import Settings, load_settings
 from service.simulator import SimulatorServer
 from service.worker import Worker
+from tests.gitserver import git as run_git_command
 
 
 def make_settings(sim: SimulatorServer, tmp_path: Path, **overrides: str) -> Settings:
@@ -70,11 +71,7 @@ def history_env(tmp_path: Path) -> dict[str, str]:
 
 def git(repo: Path, *args: str) -> str:
     """The real ``git`` on the bare repository ``repo``; its output (a failure fails the test)."""
-    done = subprocess.run(
-        ["git", "--git-dir", str(repo), *args], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return run_git_command("--git-dir", str(repo), *args)
 
 
 def branch_ids(repo: Path, branch: str = "main") -> list[str]:

@@ -37,13 +37,6 @@ TWICE = Backoff((0.01,), jitter=0)  # one retry, then dead
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Path:
-    repo = bare(tmp_path / "history.git")
-    commit(repo, "one\n", date="2025-06-01T10:00:00Z")
-    return repo
-
-
-@pytest.fixture
 def server(tmp_path: Path) -> Iterator[GitServer]:
     (tmp_path / "remotes").mkdir()
     with GitServer(tmp_path / "remotes") as running:

@@ -21,14 +21,6 @@ WRONG = "wrong-token-0123456789abcdef"
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Path:
-    """The local history: a bare repository with one commit on main."""
-    repo = bare(tmp_path / "history.git")
-    commit(repo, "one\n", date="2025-06-01T10:00:00Z")
-    return repo
-
-
-@pytest.fixture
 def server(tmp_path: Path) -> Iterator[GitServer]:
     (tmp_path / "remotes").mkdir()
     with GitServer(tmp_path / "remotes") as running:
