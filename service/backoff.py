@@ -105,6 +105,10 @@ DELIVERY_DELAYS = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 DELIVERY_JITTER = 0.2
 DELIVERIES = Backoff(DELIVERY_DELAYS, jitter=DELIVERY_JITTER)
 
+# The worker's history lane after failures in a row: 1 s, doubling, at most a minute, and
+# never giving up (the last delay repeats): a lasting fault writes a line a minute.
+HISTORY = Backoff.exponential(1.0, cap=60.0, tries=8)
+
 
 def jobs(max_tries: int = 5, base: float = 30.0) -> Backoff:
     """Archive jobs (``JOB_MAX_TRIES``, ``JOB_RETRY_BASE_SECONDS``): 30 s, 60 s, 120 s...

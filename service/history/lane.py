@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from ..backoff import HISTORY
 from ..errors import HistoryError
 from ..ledger import history
 from ..ledger.history import CommitRow, HistoryItem
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("service.history")
 
 BATCH = 200  # items per commit of the branch: a backlog moves in a few large steps
-MAX_PAUSE_SECONDS = 60.0
 
 
 class HistoryDiverged(HistoryError):
@@ -72,8 +72,8 @@ class HistoryStep:
     """The lane as the worker runs it, after each archive job and on each tick: a failure
     (the repository unwritable, a document unreadable) is logged and counted, and its
     items wait in the ledger for the next run: none is lost. After failures in a row the
-    worker's calls pause (1 s, doubling, at most ``MAX_PAUSE_SECONDS``), so that a lasting
-    fault writes a line a minute, not one a tick."""
+    worker's calls pause on ``backoff.HISTORY`` (1 s, doubling, at most a minute), so that
+    a lasting fault writes a line a minute, not one a tick."""
 
     def __init__(self, config: HistoryConfig) -> None:
         self.config = config
@@ -91,7 +91,7 @@ class HistoryStep:
             made = run_history(ledger, self.config)
         except Exception as exc:  # an operator's matter or a passing one: tried again later
             self._failures += 1
-            pause = min(2.0 ** (self._failures - 1), MAX_PAUSE_SECONDS)
+            pause = HISTORY.delay(min(self._failures, len(HISTORY.delays))) or 0.0
             self._paused_until = time.monotonic() + pause
             count_history(0, failed=True)
             log.error("history: %s (its items wait; tried again in %g s)", exc, pause)
