@@ -164,10 +164,10 @@ class Archiver:
             """The newest archived version's document, as cold storage keeps it."""
             for record in archives.list_archives(self.ledger, strategy_id=strategy_id):
                 if record.source_type == source_type:
-                    data = store.read_document(
+                    payload = store.read_payload(
                         self.settings.archive_dir, record.location, record.sha256
                     )
-                    versions = json.loads(data)["versions"]
+                    versions = payload["versions"]
                     return dict(versions[0]) if versions else None
             return None
 
