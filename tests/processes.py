@@ -9,15 +9,19 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
 from tests.helpers import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, wait_for
+
+if TYPE_CHECKING:
+    from service.simulator.state import SimulatorState
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -213,3 +217,40 @@ def workers(env: dict[str, str], cwd: Path, count: int = 1) -> Iterator[list[Pro
     finally:
         for worker in started:
             worker.kill()
+
+
+def archived(admin: requests.Session, base: str, strategy_id: str) -> list[dict[str, Any]] | None:
+    """The object's archives, or None while there is none (a ``wait_for`` check)."""
+    return archives_of(admin, base, strategy_id) or None
+
+
+@dataclass
+class AuditedDeployment:
+    """One gunicorn and one worker that the simulator's audit notifications reach."""
+
+    base: str
+    admin: requests.Session  # authorised for the admin API
+    logs: Callable[[], str]  # what was sent, and both processes' output
+
+
+@contextmanager
+def audited_deployment(
+    state: SimulatorState, env: dict[str, str], cwd: Path
+) -> Iterator[AuditedDeployment]:
+    """gunicorn (one fork) and ``archiver worker`` on ``env``, the simulator sending only
+    the audit topic to the webhook route; both stopped at the end whatever happened."""
+    with (
+        web_process(env, cwd, forks=1) as (web, base),
+        running([*WORKER_COMMAND, "worker"], env, cwd, "worker") as worker,
+        requests.Session() as admin,
+    ):
+        admin.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+
+        def logs() -> str:
+            sent = "\n".join(f"{n.topic} {n.form}: {n.status}" for n in state.notifications)
+            return f"--- sent\n{sent}\n--- web\n{web.output}\n--- worker\n{worker.output}"
+
+        state.notify_url = f"{base}/webhooks/genesys"
+        state.notify_token = INBOUND_TOKEN
+        state.notify_topics = ["audit"]
+        yield AuditedDeployment(base, admin, logs)

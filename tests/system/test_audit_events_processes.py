@@ -11,14 +11,11 @@ import json
 import subprocess
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import requests
 
 from service.simulator import DEMO_FLOW_ID, SimulatorServer
 from service.simulator.data import USERS
 from tests.helpers import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, WORKER_TUNING, cli_env, wait_for
-from tests.processes import WORKER_COMMAND, archives_of, running, web_process
+from tests.processes import archived, archives_of, audited_deployment
 
 CLIENT_ID = "8e4c6b7d-3f7a-4db1-8d4f-5c6a7b8c9da4"  # the simulator's OAuth client
 
@@ -40,11 +37,6 @@ def ledger(env: dict[str, str], cwd: Path, kind: str, *flags: str) -> str:
     return done.stdout
 
 
-def archived(admin: requests.Session, base: str, flow_id: str) -> list[dict[str, Any]] | None:
-    found = archives_of(admin, base, flow_id)
-    return found or None
-
-
 def test_audit_events_in_both_forms_archive_and_delete_naming_who(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
@@ -55,20 +47,8 @@ def test_audit_events_in_both_forms_archive_and_delete_naming_who(
         simulator, tmp_path, INBOUND_TOKEN=INBOUND_TOKEN, ADMIN_TOKEN=ADMIN_TOKEN, **WORKER_TUNING
     )
     env.update(WEB_CONCURRENCY="1", WEB_THREADS="4")
-    with (
-        web_process(env, tmp_path, forks=1) as (web, base),
-        running([*WORKER_COMMAND, "worker"], env, tmp_path, "worker") as worker,
-        requests.Session() as admin,
-    ):
-        admin.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-
-        def logs() -> str:
-            sent = "\n".join(f"{n.topic} {n.form}: {n.status}" for n in state.notifications)
-            return f"--- sent\n{sent}\n--- web\n{web.output}\n--- worker\n{worker.output}"
-
-        state.notify_url = f"{base}/webhooks/genesys"
-        state.notify_token = INBOUND_TOKEN
-        state.notify_topics = ["audit"]
+    with audited_deployment(state, env, tmp_path) as deployed:
+        base, admin, logs = deployed.base, deployed.admin, deployed.logs
         state.notify_form = "direct"
         (published,) = state.add_versions(DEMO_FLOW_ID)
         state.notify_form = "eventbridge"

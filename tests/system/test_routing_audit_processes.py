@@ -12,20 +12,13 @@ import json
 import subprocess
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import requests
 
 from service.simulator import DEMO_QUEUE_ID, DEMO_TABLE_ID, SimulatorServer
 from service.simulator.data import USERS
 from tests.helpers import ADMIN_TOKEN, ARCHIVER, INBOUND_TOKEN, WORKER_TUNING, cli_env, wait_for
-from tests.processes import WORKER_COMMAND, archives_of, running, web_process
+from tests.processes import archived, archives_of, audited_deployment
 
 SNAPSHOTS = ("queue", "ivr", "schedule", "schedule-group", "emergency-group", "skill-group")
-
-
-def archived(admin: requests.Session, base: str, object_id: str) -> list[dict[str, Any]] | None:
-    return archives_of(admin, base, object_id) or None
 
 
 def test_audit_events_of_every_entity_type_archive_each_object(
@@ -41,20 +34,8 @@ def test_audit_events_of_every_entity_type_archive_each_object(
     doomed = routing.ids("ivr")[1]
     wfm = routing.ids("schedule")[1]
     other_table = routing.ids("decision-table")[1]
-    with (
-        web_process(env, tmp_path, forks=1) as (web, base),
-        running([*WORKER_COMMAND, "worker"], env, tmp_path, "worker") as worker,
-        requests.Session() as admin,
-    ):
-        admin.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-
-        def logs() -> str:
-            sent = "\n".join(f"{n.topic} {n.form}: {n.status}" for n in state.notifications)
-            return f"--- sent\n{sent}\n--- web\n{web.output}\n--- worker\n{worker.output}"
-
-        state.notify_url = f"{base}/webhooks/genesys"
-        state.notify_token = INBOUND_TOKEN
-        state.notify_topics = ["audit"]
+    with audited_deployment(state, env, tmp_path) as deployed:
+        base, admin, logs = deployed.base, deployed.admin, deployed.logs
         for position, (kind, object_id) in enumerate(changed.items()):
             state.notify_form = ("direct", "eventbridge")[position % 2]
             routing.update(kind, object_id, {"description": f"Changed {kind}"}, USERS[2])
