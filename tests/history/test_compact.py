@@ -3,13 +3,13 @@ git reads every object, a fraction of the space."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 from service.history.commits import Change, Person
 from service.history.layout import normalise
 from service.history.repo import HistoryRepo
+from tests.helpers import git
 
 ADA = Person("Ada Lovelace", "ada@users.genesys-cloud.invalid")
 
@@ -34,12 +34,6 @@ def changes(objects: int, versions: int) -> list[Change]:
                 )
             )
     return made
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def count_objects(repo: Path) -> dict[str, int]:

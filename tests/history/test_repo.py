@@ -17,21 +17,19 @@ from service.errors import ConfigError, HistoryError, HistoryMoved
 from service.history.commits import COMMITTER, Change, deletion_change, version_changes
 from service.history.layout import normalise
 from service.history.repo import PACK_THRESHOLD, HistoryRepo
+from tests.helpers import git
 
 FLOW_ID = "cb5a24eb-6297-4618-b2ab-a07537bb1476"
 OTHER_ID = "d6b0c5a1-5e43-4f0a-9c1b-7a2e3f4d5c6b"
 KEY = "0f1e2d3c-4b5a-4968-8776-655443322110"
 ADA = {"id": "5b1f3e4a-0c47-4a8e-9a1c-2f3d4e5f6a71", "name": "Ada Lovelace"}
 GRACE = {"id": "6c2a4f5b-1d58-4b9f-8b2d-3a4e5f6a7b82", "name": "Grace Hopper"}
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git on the bare repository; its standard output."""
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+# Three versions of one flow, renamed in the third.
+RENAMED_ON_THIRD = [
+    ("1.0", "Main", "2026-11-27T07:00:00Z", ADA),
+    ("2.0", "Main", "2026-11-27T08:00:00Z", GRACE),
+    ("3.0", "Renamed", "2026-11-27T09:00:00Z", ADA),
+]
 
 
 def archive(
@@ -213,16 +211,7 @@ def test_the_branch_moves_only_from_the_parent_the_writer_saw(
 def test_commit_ids_are_a_function_of_parent_and_changes(
     tmp_path: Path, opened: list[HistoryRepo]
 ) -> None:
-    changes = version_changes(
-        archive(
-            FLOW_ID,
-            [
-                ("1.0", "Main", "2026-11-27T07:00:00Z", ADA),
-                ("2.0", "Main", "2026-11-27T08:00:00Z", GRACE),
-                ("3.0", "Renamed", "2026-11-27T09:00:00Z", ADA),
-            ],
-        )
-    )
+    changes = version_changes(archive(FLOW_ID, RENAMED_ON_THIRD))
     one = open_repo(opened, tmp_path / "one.git")
     together = one.commit(changes, parent=None)
     two = open_repo(opened, tmp_path / "two.git")
@@ -315,16 +304,7 @@ def test_a_parent_that_is_not_in_the_history_is_refused(
 def test_git_fast_import_of_the_same_commits_gives_the_same_ids(
     tmp_path: Path, opened: list[HistoryRepo]
 ) -> None:
-    changes = version_changes(
-        archive(
-            FLOW_ID,
-            [
-                ("1.0", "Main", "2026-11-27T07:00:00Z", ADA),
-                ("2.0", "Main", "2026-11-27T08:00:00Z", GRACE),
-                ("3.0", "Renamed", "2026-11-27T09:00:00Z", ADA),
-            ],
-        )
-    )
+    changes = version_changes(archive(FLOW_ID, RENAMED_ON_THIRD))
     changes.append(deletion_change("flow", FLOW_ID, "Renamed", "2026-12-01T00:00:00Z", None, None))
     ours = open_repo(opened, tmp_path / "ours.git").commit(changes, parent=None)
     stream, paths = bytearray(), {}
