@@ -77,25 +77,24 @@ def version_changes(archive: Mapping[str, Any]) -> list[Change]:
     object_id = _text(archive, "strategyId")
     strategy_name = archive.get("strategyName")
     key = archive.get("idempotencyKey")
-    rows = {row["versionId"]: row for row in archive.get("versionMatrix") or ()}
     documents = archive.get("versions")
     if not isinstance(documents, list) or not documents:
         raise ValueError("archive document: 'versions' must be a non-empty list")
-    changes = []
+    # The payload lists its matrix rows and its documents in one order (newest first), so a
+    # document's row is the one in its place: a snapshot's document carries the object's
+    # id, not its version's.
     matrix = list(archive.get("versionMatrix") or ())
+    changes = []
     for position, version in enumerate(documents):
-        version_id = version.get("id") if isinstance(version, Mapping) else None
-        row = rows.get(version_id)
-        if row is None and version_id == object_id and len(matrix) == len(documents):
-            # A snapshot's document keeps the object's id (contract section 12): its row is
-            # the one in the same place, the matrix and the documents being in one order.
-            row = matrix[position]
-            version_id = row.get("versionId")
-        if row is None:
+        if not isinstance(version, Mapping):
+            raise ValueError(f"archive document: versions[{position}] is not an object")
+        if position >= len(matrix):
             raise ValueError(
-                f"archive document: versions[{position}] (id {version_id!r}) has no "
+                f"archive document: versions[{position}] (id {version.get('id')!r}) has no "
                 "versionMatrix row"
             )
+        row = matrix[position]
+        version_id = row.get("versionId")
         configuration = version.get("configuration")
         doc = configuration if isinstance(configuration, Mapping) else version
         name = doc.get("name")
