@@ -351,3 +351,12 @@ def _history_deleted_by_id(db: Database) -> None:
     # The id of the user who deleted an object, beside the name listings show: the
     # history's deletion commit takes it as its author's e-mail (contract section 10).
     db.executescript("ALTER TABLE history_items ADD COLUMN deleted_by_id TEXT;")
+
+
+@MIGRATIONS(name="0011_events_by_job")
+def _events_by_job(db: Database) -> None:
+    # Each job's run reads the newest event that joined it (its author, for a source
+    # without authors of its own): without this index, a scan of every event ever kept.
+    db.executescript(
+        "CREATE INDEX events_by_job ON events(job_id, received_at) WHERE job_id IS NOT NULL;"
+    )

@@ -39,12 +39,12 @@ def record_skipped(
     """
     now = iso(utcnow())
     wanted = {version_id: reason for version_id, reason in skipped}
+    if not wanted and not _held(ledger, strategy_id, source_type):
+        # The usual run: nothing left out now or before. No write, so no turn at the
+        # write lock (only this strategy's one running job writes its rows).
+        return []
     with transaction(ledger.db):
-        rows = ledger.db.execute(
-            "SELECT version_id FROM skipped_versions WHERE strategy_id = ? AND source_type = ?",
-            [strategy_id, source_type],
-        ).fetchall()
-        held = {r[0] for r in rows}
+        held = _held(ledger, strategy_id, source_type)
         gone = held - set(wanted) if complete else held & set(passed)
         for version_id in sorted(gone):
             ledger.db.execute(
@@ -79,6 +79,15 @@ def record_skipped(
                 reason=wanted[version_id],
             )
     return new
+
+
+def _held(ledger: Ledger, strategy_id: str, source_type: str) -> set[str]:
+    """The version ids of the strategy's left-out entries as the ledger holds them."""
+    rows = ledger.db.execute(
+        "SELECT version_id FROM skipped_versions WHERE strategy_id = ? AND source_type = ?",
+        [strategy_id, source_type],
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def skipped_versions(

@@ -265,3 +265,22 @@ def test_a_deletion_with_an_ignore_reason_is_only_recorded(ledger: Ledger) -> No
     (row,) = ledger_events.list_events(ledger, strategy_id=flow)
     assert (row["outcome"], row["reason"]) == ("ignored", "flow operation DELETE is STARTED")
     assert deletions.deletion(ledger, flow, "flow") is None
+
+
+def test_a_jobs_author_is_its_newest_named_event_read_through_an_index(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    ada, grace = Actor(user_id="u-1", user_name="Ada"), Actor(user_id="u-2")
+    accepted = ledger_events.accept_events(ledger, [flow_event(flow, "c1", actor=ada)])
+    ledger_events.accept_events(ledger, [flow_event(flow, "c2", actor=grace)])
+    ledger_events.accept_events(ledger, [flow_event(flow, "c3")])
+    assert ledger_events.job_author(ledger, accepted.jobs[0]) == "u-2"
+    plan = " ".join(
+        str(row[-1])
+        for row in ledger.db.execute(
+            "EXPLAIN QUERY PLAN SELECT coalesce(user_name, user_id) FROM events"
+            " WHERE job_id = ? AND coalesce(user_name, user_id) IS NOT NULL"
+            " ORDER BY received_at DESC, rowid DESC LIMIT 1",
+            ["x"],
+        )
+    )
+    assert "events_by_job" in plan, plan
