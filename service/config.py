@@ -104,6 +104,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "default": None,
     },
     "WORKER_POLL_SECONDS": {"type": "float", "coerce": _finite, "min": 0.01, "default": "1.0"},
+    # The worker's CPU niceness (0 to 19): above the web process's, so that the webhooks'
+    # answers come first on a machine both share.
+    "WORKER_NICE": {"type": "integer", "coerce": int, "min": 0, "max": 19, "default": "10"},
     "JOB_LEASE_SECONDS": {"type": "float", "coerce": _finite, "min": 1.0, "default": "60"},
     "JOB_MAX_TRIES": {"type": "integer", "coerce": int, "min": 1, "default": "5"},
     "JOB_RETRY_BASE_SECONDS": {"type": "float", "coerce": _finite, "min": 0.0, "default": "30"},
@@ -173,6 +176,7 @@ class Settings:
     body_read_timeout_seconds: float = 10.0
     worker_threads: int | None = None  # None: as many as max_concurrent_archives
     worker_poll_seconds: float = 1.0
+    worker_nice: int = 10
     job_lease_seconds: float = 60.0
     job_max_tries: int = 5
     job_retry_base_seconds: float = 30.0

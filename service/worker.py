@@ -50,6 +50,9 @@ log = logging.getLogger("service.worker")
 ArchiverFactory = Callable[[Settings, Ledger], AbstractContextManager[Archiver]]
 SWEEP_CHECK_MAX_SECONDS = 60.0  # the sweep starts at most this late
 PRUNE_EVERY_SECONDS = 3600.0  # old event bodies are emptied at start, then hourly
+# Each write of the worker waits up to this long for a moment the ledger's lock is free
+# before queueing for it: a webhook waits for its commit before its answer, a job does not.
+GIVE_WAY_SECONDS = 0.25
 # How loud a finished try is: a retry is worth a look, a dead job an alert.
 _LEVELS = {"waiting": logging.WARNING, "dead": logging.ERROR}
 
@@ -172,8 +175,11 @@ class Worker:
         self.history = HistoryStep(history) if history else None
         if self.history:
             self.periodic.append(Periodic("history", settings.worker_poll_seconds, self.history))
-        # Every connection of the worker waits at most LEDGER_LOCK_TIMEOUT_SECONDS for the lock.
-        self.open_ledger: Callable[[], Ledger] = partial(Ledger.from_settings, settings)
+        # Every connection of the worker waits at most LEDGER_LOCK_TIMEOUT_SECONDS for the
+        # lock, and first gives way to the webhooks' writers queued for it.
+        self.open_ledger: Callable[[], Ledger] = partial(
+            Ledger.from_settings, settings, give_way=GIVE_WAY_SECONDS
+        )
         self.heartbeat = Heartbeat(self.open_ledger, settings.job_lease_seconds)
         self._due: dict[str, float] = {}  # monotonic time each periodic task is next due
         self._resources = ExitStack()

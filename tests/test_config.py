@@ -30,6 +30,7 @@ def test_defaults_follow_the_contract() -> None:
     assert (settings.retention_days, settings.retention_max_versions) == (365, None)
     assert (settings.max_concurrent_archives, settings.sweep_interval_seconds) == (5, 3600)
     assert settings.port == 8000
+    assert settings.worker_nice == 10
 
 
 def test_region_gives_both_hosts_and_overrides_win() -> None:
@@ -48,6 +49,8 @@ def test_region_gives_both_hosts_and_overrides_win() -> None:
         ({"RETENTION_MAX_VERSIONS": "-3"}, "RETENTION_MAX_VERSIONS is invalid: must be at least 1"),
         ({"GENESYS_API_URL": "api.example"}, "GENESYS_API_URL is invalid: must be an http(s) URL"),
         ({"PORT": "70000"}, "PORT is invalid: must be at most 65535"),
+        ({"WORKER_NICE": "20"}, "WORKER_NICE is invalid: must be at most 19"),
+        ({"WORKER_NICE": "-5"}, "WORKER_NICE is invalid: must be at least 0"),
         ({"VCS_WEBHOOK_SECRET": "plain"}, "VCS_WEBHOOK_SECRET is invalid: must have the form"),
         ({"VCS_WEBHOOK_URLS": "http://127.0.0.1:1/x"}, "VCS_WEBHOOK_SECRET is required"),
     ],

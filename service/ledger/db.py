@@ -35,8 +35,13 @@ _LOCKS: weakref.WeakKeyDictionary[Database, tuple[LockFile, weakref.finalize]] =
 )
 
 
-def connect(path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Database:
+def connect(
+    path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS, give_way: float = 0.0
+) -> Database:
     """Open (creating folder and file if needed) and migrate the ledger at ``path``.
+
+    ``give_way``: seconds each write first waits for a moment the lock is free, letting
+    queued writers go ahead (``lockfile.py``); the worker's connections use it.
 
     Any failure closes what was opened (a leaked connection would keep a read-only
     view of the file after a remount) and raises ``LedgerError`` in one line.
@@ -57,7 +62,7 @@ def connect(path: Path, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Databa
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn, execute_plugins=False)
-        lock = LockFile(Path(f"{where}.lock"), lock_timeout)
+        lock = LockFile(Path(f"{where}.lock"), lock_timeout, give_way=give_way)
         _LOCKS[db] = (lock, weakref.finalize(db, lock.close))
         # Taking the write lock first serialises processes that start at the same time.
         with transaction(db):

@@ -32,19 +32,22 @@ class Ledger:
         path: Path,
         *,
         lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+        give_way: float = 0.0,
         secrets: Iterable[str] = (),
     ) -> None:
         self.path = Path(path)
         self.secrets = tuple(s for s in secrets if s)
-        self.db: Database = connect(self.path, lock_timeout=lock_timeout)
+        self.db: Database = connect(self.path, lock_timeout=lock_timeout, give_way=give_way)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Ledger:
+    def from_settings(cls, settings: Settings, *, give_way: float = 0.0) -> Ledger:
         """The ledger ``ARCHIVER_DB`` names, waiting at most ``LEDGER_LOCK_TIMEOUT_SECONDS``,
-        masking the settings' secrets in the error texts it stores."""
+        masking the settings' secrets in the error texts it stores. ``give_way``: seconds
+        each write lets the writers queued for the lock go first (the worker's)."""
         return cls(
             settings.archiver_db,
             lock_timeout=settings.ledger_lock_timeout_seconds,
+            give_way=give_way,
             secrets=settings.secrets(),
         )
 

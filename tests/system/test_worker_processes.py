@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from functools import partial
@@ -347,3 +348,22 @@ def test_a_job_whose_worker_keeps_being_killed_dies_after_its_tries(
         sent = json.loads(received.body)
         assert sent["type"] == "strategy.archive.failed"
         assert (sent["data"]["jobId"], sent["data"]["tries"]) == (job_id, 2)
+
+
+def niceness(pid: int) -> set[int]:
+    """The niceness of every thread of process ``pid`` (Linux keeps one per thread)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        found.add(int(fields[16]))  # field 19 of stat: nice
+    return found
+
+
+def test_the_worker_runs_below_the_web_process_at_worker_nice(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    wanted = max(7, os.getpriority(os.PRIO_PROCESS, 0))  # a niced test run stays as it is
+    env = cli_env(simulator, tmp_path, **WORKER_TUNING, WORKER_NICE=str(wanted))
+    with workers(env, tmp_path) as (worker,):
+        wait_for(lambda: "started" in worker.output, what="the worker to start")
+        assert niceness(worker.pid) == {wanted}, worker.output
