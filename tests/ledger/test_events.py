@@ -284,3 +284,26 @@ def test_a_jobs_author_is_its_newest_named_event_read_through_an_index(ledger: L
         )
     )
     assert "events_by_job" in plan, plan
+
+
+def test_an_event_after_a_deletion_in_one_batch_queues_a_new_job(ledger: Ledger) -> None:
+    flow = str(uuid.uuid4())
+    first = ledger_events.accept_events(ledger, [flow_event(flow, "c1")])
+    deletion = flow_event(flow, "c2", deletion="audit action Delete")
+    again = ledger_events.accept_batches(ledger, [[deletion], [flow_event(flow, "c3")]])
+    assert again[1].jobs and again[1].jobs != first.jobs
+    states = {j.id: j.state for j in ledger_jobs.list_jobs(ledger, strategy_id=flow)}
+    assert states == {first.jobs[0]: JobState.DELETED, again[1].jobs[0]: JobState.WAITING}
+
+
+def test_hundreds_of_events_over_hundreds_of_jobs_in_one_batch(ledger: Ledger) -> None:
+    # More rows and jobs than one statement's parameters hold: the writes go in chunks.
+    flows = [str(uuid.uuid4()) for _ in range(400)]
+    ledger_events.accept_events(ledger, [flow_event(f, "a") for f in flows])
+    batches = [[flow_event(f, "b"), flow_event(f, "c")] for f in flows]
+    results = ledger_events.accept_batches(ledger, batches)
+    assert sum(r.accepted for r in results) == 800
+    counts = {j.strategy_id: j.events for j in ledger_jobs.list_jobs(ledger, limit=None)}
+    assert counts == dict.fromkeys(flows, 3)
+    assert len(ledger_events.list_events(ledger, limit=None)) == 1200
+    assert audit.verify_audit(ledger) == (len(audit.audit_entries(ledger)), None)
