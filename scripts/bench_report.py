@@ -44,6 +44,7 @@ class Result:
     cpu: dict[str, float]  # CPU seconds used in the measured window, per process group
     events_stored: int | None = None
     open: OpenResult | None = None
+    probe_ms: float | None = None  # the speed probe before the target (lower: faster)
 
 
 def report(results: list[list[Result]]) -> None:
@@ -84,6 +85,12 @@ def report(results: list[list[Result]]) -> None:
                 f"{o.p99:>8.1f}{o.max:>8.1f}  {r.p99:>10.1f}  "
                 f"{f'{bad}/{o.errors}/{o.unanswered}':<26}{o.max_lag:.1f}"
             )
+    probes = [
+        f"{r.mix} {r.target} {r.probe_ms:.0f}" for pair in results for r in pair if r.probe_ms
+    ]
+    if probes:
+        print()
+        print("speed probe, ms of CPU for a fixed loop (lower: faster): " + ", ".join(probes))
     print()
     for bare, ours in results:
         ratio = ours.rate / bare.rate if bare.rate else 0.0

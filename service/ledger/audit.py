@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from ..clock import iso, utcnow
-from .db import insert_rows, transaction
+from .db import transaction
 from .listing import listing
 
 if TYPE_CHECKING:
@@ -94,8 +94,11 @@ def append_many(
             rows.append((seq, at, action, subject, text, prev, digest))
             appended.append(AuditEntry(seq, at, action, subject, detail, prev, digest))
             prev = digest
-        head = "INSERT INTO audit_log (seq, at, action, subject, detail, prev_hash, hash)"
-        insert_rows(ledger.db, head, rows)
+        ledger.db.conn.executemany(
+            "INSERT INTO audit_log (seq, at, action, subject, detail, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     return appended
 
 

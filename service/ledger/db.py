@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,8 @@ from .lockfile import LockFile
 from .migrations import MIGRATIONS
 
 LOCK_TIMEOUT_SECONDS = 30.0  # default wait for the write lock (LEDGER_LOCK_TIMEOUT_SECONDS)
-# Bound parameters per statement of insert_rows: SQLite's smallest default limit (999,
-# before 3.32), so that any SQLite the sqlite3 module links to takes them.
+# Bound parameters per statement: SQLite's smallest default limit (999, before 3.32), so
+# that any SQLite the sqlite3 module links to takes a statement built to fit it.
 MAX_PARAMETERS = 999
 
 # Each connection's own descriptor on the lock file: flock excludes other descriptors,
@@ -150,26 +150,6 @@ def close(db: Database) -> None:
     db.close()
     if lock:
         lock[1]()  # the finalizer closes the lock file once, whoever calls it first
-
-
-def insert_rows(db: Database, head: str, rows: Sequence[Sequence[Any]]) -> None:
-    """``head`` (``INSERT INTO t (a, b)``) for every one of ``rows``, many rows a statement.
-
-    ``executemany`` steps SQLite once per row, and the sqlite3 module lets go of the GIL at
-    every step. While the writer holds the write lock, the other threads of its process
-    (a web process's request threads) take the GIL at each of those moments, and each
-    time the writer waits for it back, lock in hand: a batch of ten events was measured
-    holding the lock four times longer beside four busy threads. One statement is one step.
-    """
-    if not rows:
-        return
-    width = len(rows[0])
-    per = max(1, MAX_PARAMETERS // width)
-    one = "(" + ", ".join("?" * width) + ")"
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        values = ", ".join([one] * len(chunk))
-        db.conn.execute(f"{head} VALUES {values}", [v for row in chunk for v in row])
 
 
 def update_in_batches(db: Database, sql: str, params: list[Any], batch: int) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, utcnow
 from . import audit, deletions, jobs
-from .db import insert_rows, transaction, update_in_batches
+from .db import transaction, update_in_batches
 from .listing import listing
 
 if TYPE_CHECKING:
@@ -76,10 +76,11 @@ def accept_batches(
 ) -> list[Accepted]:
     """Several requests' events in one transaction (one fsync); one result per request.
 
-    The same few statements whatever the number of events (``db.insert_rows`` says why
-    that matters): one look-up of the de-duplication keys, one of the jobs waiting, one
-    update of their counts, one insert of events and one of audit entries. Only a pair
-    with no job waiting has statements of its own, to queue one.
+    The same few statements whatever the number of events: one look-up of the
+    de-duplication keys, one of the jobs waiting, one update of their counts, one insert
+    of events and one of audit entries. Only a pair with no job waiting has statements of
+    its own, to queue one. Each call lets go of the GIL, and while the writer holds the
+    write lock, the request threads of its process take it at each of those moments.
     """
     results = [Accepted() for _ in batches]
     now = iso(utcnow())
@@ -148,11 +149,11 @@ def accept_batches(
                     )
                 )
         jobs.add_events(ledger, joined)
-        insert_rows(
-            ledger.db,
+        ledger.db.conn.executemany(
             "INSERT INTO events (id, dedup_key, topic, source_type, strategy_id,"
             " correlation_id, eventbridge_id, outcome, reason, job_id, received_at, body,"
-            " user_id, user_name, client_id, client_name)",
+            " user_id, user_name, client_id, client_name)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         if audits:

@@ -111,8 +111,9 @@ def enqueue(
 def waiting_jobs(ledger: Ledger, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """The job waiting for each of ``pairs`` ((source type, strategy id)) that has one.
 
-    One statement and one row, whatever the number of pairs (each row read is a moment
-    the GIL is let go; see ``db.insert_rows``): the webhook writer asks it lock in hand.
+    One statement and one row, whatever the number of pairs (each row read lets go of
+    the GIL, which the writer then waits to take back): the webhook writer asks it with
+    the write lock in hand.
     """
     if not pairs:
         return {}
