@@ -25,7 +25,9 @@ Each target is measured in two phases on the same server, the mix's worker runni
   instead (a sender's own rate, such as an EventBridge API destination's limit).
 
 Before each target a fixed loop is timed (``speed_probe``): the machine's speed varies
-from minute to minute, and the report prints it beside the figures.
+from minute to minute, and the report prints it beside the figures. ``--rounds N`` runs
+the bare route and the product N times in turn per mix, each round on fresh ledgers, and
+ends with the median ratio and open-loop p99 over the rounds.
 
 Latency is measured client-side (from the connect, for a new connection) after a
 warm-up. Prints, per target, requests, req/s, p50, p99, the jobs the worker finished a
@@ -34,8 +36,8 @@ offered and achieved rate, p50, p99 and max; per mix, the throughput ratio and w
 the goals (ratio >= 0.5, open-loop p99 < 50 ms) are met. Exit 0.
 
     .venv/bin/python scripts/bench_ingest.py [--mix both|today|harder] [--seconds 10]
-        [--open-seconds 10] [--open-share 0.5 | --open-rate R] [--senders 32] [--workers N]
-        [--keep DIR]
+        [--open-seconds 10] [--open-share 0.5 | --open-rate R] [--rounds 1] [--senders 32]
+        [--workers N] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.pool import Pool
 from pathlib import Path
 
@@ -66,7 +68,7 @@ from bench_load import (
     run_open_loader,
     templates,
 )
-from bench_report import GOAL_RATIO, OpenResult, Result, report
+from bench_report import GOAL_RATIO, OpenResult, Result, medians, report
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harder mix's feeder queues jobs with our ledger
@@ -82,6 +84,12 @@ class Mix:
     strategies: list[tuple[str, str]]  # (source type, id)
     sim_url: str | None = None
     sim_pid: int = 0
+    round: int = 0  # with --rounds: which pair of targets this is (1, 2...); 0: the only one
+
+    @property
+    def label(self) -> str:
+        """The mix's name, and its round when there are several: files and report lines."""
+        return f"{self.name}-{self.round}" if self.round else self.name
 
 
 # Processes ----------------------------------------------------------------------------
@@ -214,7 +222,7 @@ def bench(
     open-loop at ``offered`` req/s (by default half the saturation rate just measured), stop."""
     app = args.ours if target == "ours" else "bare_app:create_app()"
     port = free_port()
-    db = folder / f"{mix.name}-{target}.db"
+    db = folder / f"{mix.label}-{target}.db"
     command = gunicorn_command(app, port, args.workers, ROOT / "scripts")
     env = dict(
         base_env(ROOT),
@@ -222,10 +230,10 @@ def bench(
         WEB_CONCURRENCY=str(args.workers),
         PORT=str(port),
         ARCHIVER_DB=str(db),
-        ARCHIVE_DIR=str(folder / f"{mix.name}-{target}-archive"),
+        ARCHIVE_DIR=str(folder / f"{mix.label}-{target}-archive"),
     )
-    print(f"[{mix.name} {target}] {' '.join(command)}", flush=True)
-    log_path = folder / f"{mix.name}-{target}-gunicorn.log"
+    print(f"[{mix.label} {target}] {' '.join(command)}", flush=True)
+    log_path = folder / f"{mix.label}-{target}-gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     share = [
@@ -269,7 +277,7 @@ def bench(
             if args.open_seconds > 0:
                 offered = args.open_rate or offered or rate * args.open_share
                 time.sleep(1.0)  # let the saturation phase's queue drain
-                print(f"[{mix.name} {target}] open loop at {offered:.0f} req/s", flush=True)
+                print(f"[{mix.label} {target}] open loop at {offered:.0f} req/s", flush=True)
                 seed = 1 if mix.name == "today" else 2
                 opened = open_loop(plan, offered, seed, args, pool)
     except RuntimeError:
@@ -279,7 +287,7 @@ def bench(
         stop(process)
     statuses: Counter[int] = sum((load.statuses for load in loads), Counter())
     return Result(
-        mix=mix.name,
+        mix=mix.label,
         target=target,
         requests=count,
         rate=rate,
@@ -297,20 +305,26 @@ def bench(
     )
 
 
-def run_mix(name: str, args: argparse.Namespace, pool: Pool, folder: Path) -> list[Result]:
-    """The bare route, then the product, under one mix's conditions."""
+def run_mix(name: str, args: argparse.Namespace, pool: Pool, folder: Path) -> list[list[Result]]:
+    """The bare route, then the product, under one mix's conditions; ``--rounds`` times,
+    alternating, each round on fresh ledgers (the machine's speed drifts: alternating
+    rounds put both targets under each of its moods)."""
+    pairs = []
     with ExitStack() as stack:
         if name == "harder":
             sim = stack.enter_context(simulator(ROOT, folder, free_port(), hot=10))
             mix = Mix(name, True, sim.strategies, sim.url, sim.pid)
         else:
             mix = Mix(name, False, random_strategies(50))
-        bare = bench("bare", mix, args, pool, folder)
-        ours = bench("ours", mix, args, pool, folder, bare.rate * args.open_share)
-    if mix.sim_url:
-        states = job_states(folder / f"{name}-ours.db")
-        print(f"[{name}] jobs on the product's ledger at the end: {states}")
-    return [bare, ours]
+        for number in range(1, args.rounds + 1):
+            this = replace(mix, round=number if args.rounds > 1 else 0)
+            bare = bench("bare", this, args, pool, folder)
+            ours = bench("ours", this, args, pool, folder, bare.rate * args.open_share)
+            pairs.append([bare, ours])
+            if mix.sim_url:
+                states = job_states(folder / f"{this.label}-ours.db")
+                print(f"[{this.label}] jobs on the product's ledger at the end: {states}")
+    return pairs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,6 +351,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="open-loop rate in req/s for both targets, instead of --open-share",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="bare route then product, this many times per mix (medians printed at the end)",
+    )
     parser.add_argument("--senders", type=int, default=32, help="concurrent senders")
     parser.add_argument("--loaders", type=int, default=1, help="client processes sharing them")
     parser.add_argument(
@@ -349,8 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep ledgers and logs in this folder")
     parser.add_argument("--ours", default="service.app:create_app()", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if min(args.senders, args.loaders, args.workers) < 1 or args.seconds <= 0:
-        parser.error("--senders, --loaders, --workers and --seconds must be positive")
+    if min(args.senders, args.loaders, args.workers, args.rounds) < 1 or args.seconds <= 0:
+        parser.error("--senders, --loaders, --workers, --rounds and --seconds must be positive")
     if args.open_seconds < 0:
         parser.error("--open-seconds must be 0 or more")
     if not 0 < args.open_share <= 1:
@@ -380,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-")))
         # The loaders are forked first, before this process has any thread of its own.
         pool = stack.enter_context(multiprocessing.get_context("fork").Pool(args.loaders))
-        results = [run_mix(name, args, pool, folder) for name in names]
+        results = [pair for name in names for pair in run_mix(name, args, pool, folder)]
     report(results)
+    medians(results)
     return 0
 
 

@@ -7,6 +7,7 @@ open-loop phase).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 GOAL_RATIO = 0.5
@@ -110,3 +111,25 @@ def report(results: list[list[Result]]) -> None:
             f"ledger: {ours.events_stored} events stored, {ours.answered_202} answers 202 "
             "(warm-ups included)"
         )
+
+
+def medians(results: list[list[Result]]) -> None:
+    """With several rounds of a mix: the median ratio and open-loop p99 over its rounds."""
+    by_mix: dict[str, list[list[Result]]] = {}
+    for bare, ours in results:
+        by_mix.setdefault(ours.mix.split("-")[0], []).append([bare, ours])
+    for name, pairs in by_mix.items():
+        if len(pairs) < 2:
+            continue
+        ratios = [ours.rate / bare.rate if bare.rate else 0.0 for bare, ours in pairs]
+        p99s = [ours.open.p99 for _, ours in pairs if ours.open]
+        line = (
+            f"{name}, {len(pairs)} rounds: median ratio {statistics.median(ratios):.2f} "
+            f"({', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+        if p99s:
+            line += (
+                f"; median open-loop p99 {statistics.median(p99s):.1f} ms "
+                f"({', '.join(f'{p:.1f}' for p in p99s)})"
+            )
+        print(line)
