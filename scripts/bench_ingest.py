@@ -54,7 +54,7 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.pool import Pool
 from pathlib import Path
 
@@ -307,23 +307,24 @@ def bench(
 
 def run_mix(name: str, args: argparse.Namespace, pool: Pool, folder: Path) -> list[list[Result]]:
     """The bare route, then the product, under one mix's conditions; ``--rounds`` times,
-    alternating, each round on fresh ledgers (the machine's speed drifts: alternating
-    rounds put both targets under each of its moods)."""
+    alternating, each round on fresh ledgers and (harder) a fresh simulator, so that every
+    round starts from the same state (the machine's speed drifts: alternating rounds put
+    both targets under each of its moods)."""
     pairs = []
-    with ExitStack() as stack:
-        if name == "harder":
-            sim = stack.enter_context(simulator(ROOT, folder, free_port(), hot=10))
-            mix = Mix(name, True, sim.strategies, sim.url, sim.pid)
-        else:
-            mix = Mix(name, False, random_strategies(50))
-        for number in range(1, args.rounds + 1):
-            this = replace(mix, round=number if args.rounds > 1 else 0)
-            bare = bench("bare", this, args, pool, folder)
-            ours = bench("ours", this, args, pool, folder, bare.rate * args.open_share)
-            pairs.append([bare, ours])
-            if mix.sim_url:
-                states = job_states(folder / f"{this.label}-ours.db")
-                print(f"[{this.label}] jobs on the product's ledger at the end: {states}")
+    for number in range(1, args.rounds + 1):
+        label = number if args.rounds > 1 else 0
+        with ExitStack() as stack:
+            if name == "harder":
+                sim = stack.enter_context(simulator(ROOT, folder, free_port(), hot=10))
+                mix = Mix(name, True, sim.strategies, sim.url, sim.pid, label)
+            else:
+                mix = Mix(name, False, random_strategies(50), round=label)
+            bare = bench("bare", mix, args, pool, folder)
+            ours = bench("ours", mix, args, pool, folder, bare.rate * args.open_share)
+        pairs.append([bare, ours])
+        if mix.sim_url:
+            states = job_states(folder / f"{mix.label}-ours.db")
+            print(f"[{mix.label}] jobs on the product's ledger at the end: {states}")
     return pairs
 
 

@@ -52,7 +52,7 @@ def report(results: list[list[Result]]) -> None:
     """One line per target, then each mix's ratio and goals."""
     print()
     print(
-        f"{'mix':<8}{'target':<7}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'mix':<10}{'target':<7}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
         f"{'ratio':>7}  {'non-202/errors':<15}{'jobs/s':>7}  CPU ms per request"
     )
     for bare, ours in results:
@@ -66,7 +66,7 @@ def report(results: list[list[Result]]) -> None:
                 for name, seconds in r.cpu.items()
             )
             print(
-                f"{r.mix:<8}{r.target:<7}{r.requests:>9}{r.rate:>7.0f}{r.p50:>8.1f}"
+                f"{r.mix:<10}{r.target:<7}{r.requests:>9}{r.rate:>7.0f}{r.p50:>8.1f}"
                 f"{r.p99:>8.1f}{shown}  {bad + '/' + str(r.errors):<15}{jobs:>7}  {cpu}"
             )
     opened = [r for pair in results for r in pair if r.open]
