@@ -151,32 +151,35 @@ class RoutingConfig:
 
         KeyError for an unknown object; ValueError for a deleted one, a protected or volatile
         field (``set_volatile`` changes those), or a path that does not exist."""
-        by = by or USERS[0]
-        with self._lock:
-            found = self._live(source_type, object_id)
-            self._check_paths(source_type, changes, volatile=False)
-            doc = copy.deepcopy(found.doc)
-            moved = [(path, set_path(doc, path, value), value) for path, value in changes.items()]
-            found.doc = doc
-            at = self._touch(found, by)
-            event = object_audit(source_type, doc, "Update", by, at, moved)
-            result = copy.deepcopy(doc)
-        self._send([event])
-        return result
+        return self._edit(source_type, object_id, changes, by, volatile=False)
 
     def set_volatile(
         self, source_type: str, object_id: str, changes: dict[str, Any], by: Person | None = None
     ) -> dict[str, Any]:
         """Change volatile fields only (member counts, skill-group ``status``...): no marker
         moves (no ``version``, ``dateModified``), but the change is audited. The new body."""
+        return self._edit(source_type, object_id, changes, by, volatile=True)
+
+    def _edit(
+        self,
+        source_type: str,
+        object_id: str,
+        changes: dict[str, Any],
+        by: Person | None,
+        *,
+        volatile: bool,
+    ) -> dict[str, Any]:
+        """Apply ``changes`` (only volatile fields, or none of them), move the markers unless
+        ``volatile``, send the ``Update`` audit event; the new body."""
         by = by or USERS[0]
         with self._lock:
             found = self._live(source_type, object_id)
-            self._check_paths(source_type, changes, volatile=True)
+            self._check_paths(source_type, changes, volatile=volatile)
             doc = copy.deepcopy(found.doc)
             moved = [(path, set_path(doc, path, value), value) for path, value in changes.items()]
             found.doc = doc
-            event = object_audit(source_type, doc, "Update", by, now_ms(), moved)
+            at = now_ms() if volatile else self._touch(found, by)
+            event = object_audit(source_type, doc, "Update", by, at, moved)
             result = copy.deepcopy(doc)
         self._send([event])
         return result
