@@ -15,7 +15,7 @@ Genesys: each read is compared with the last archived snapshot (``Known.last_doc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -165,3 +165,12 @@ class Source(Protocol):
     def read(self, client: GenesysClient, strategy_id: str) -> dict[str, Any]:
         """The object itself (its own ``GET``), which says whether it still exists."""
         ...
+
+
+def described(
+    source: Source, client: GenesysClient, strategy_id: str, names: Iterable[str | None]
+) -> Strategy:
+    """The object as ``describe`` gives it: named by the first of ``names`` that is set
+    (taken from the versions at hand, lazily), else by the object itself (one ``read``)."""
+    name = next((n for n in names if n), None) or source.read(client, strategy_id)["name"]
+    return Strategy(id=strategy_id, name=name, source_type=source.source_type)

@@ -26,8 +26,18 @@ from typing import Any
 from ...clock import utcnow
 from ...ids import require_uuid
 from ..client import GenesysClient
-from .base import LISTING, NO_ID, Known, Listing, ProgressFn, SkippedVersion, Strategy, Version
-from .entries import bad_entry, iso_date, version_order
+from .base import (
+    LISTING,
+    NO_ID,
+    Known,
+    Listing,
+    ProgressFn,
+    SkippedVersion,
+    Strategy,
+    Version,
+    described,
+)
+from .entries import bad_entry, iso_date, name_of, version_order
 
 COLLECTION = "/api/v2/businessrules/decisiontables"
 ARCHIVED_STATUSES = frozenset({"Published", "Superseded"})
@@ -115,13 +125,8 @@ class DecisionTableSource:
         self, client: GenesysClient, strategy_id: str, versions: Sequence[Version]
     ) -> Strategy:
         """The table's name: the newest version's when it carries one, else the table's."""
-        strategy_id = require_uuid(strategy_id)
-        for version in versions:
-            name = version.document.get("name")
-            if isinstance(name, str) and name:
-                return Strategy(id=strategy_id, name=name, source_type=self.source_type)
-        body = self.read(client, strategy_id)
-        return Strategy(id=strategy_id, name=body["name"], source_type=self.source_type)
+        names = (name_of(version.document) for version in versions)
+        return described(self, client, require_uuid(strategy_id), names)
 
     def read(self, client: GenesysClient, strategy_id: str) -> dict[str, Any]:
         """The table itself (its own ``GET``): 404 once deleted."""

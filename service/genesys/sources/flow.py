@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from ...ids import require_uuid
 from ..client import GenesysClient
-from .base import LISTING, Known, Listing, ProgressFn, Strategy, Version
+from .base import LISTING, Known, Listing, ProgressFn, Strategy, Version, described
 from .entries import EntryReader, epoch_ms, iso_date, name_of, version_number
 
 
@@ -67,15 +67,8 @@ class FlowSource:
         self, client: GenesysClient, strategy_id: str, versions: Sequence[Version]
     ) -> Strategy:
         """The flow's name: from a fetched configuration when there is one, else the flow."""
-        strategy_id = require_uuid(strategy_id)
-        for version in versions:
-            configuration = version.document.get("configuration")
-            if isinstance(configuration, Mapping):
-                name = configuration.get("name")
-                if isinstance(name, str) and name:
-                    return Strategy(id=strategy_id, name=name, source_type=self.source_type)
-        body = self.read(client, strategy_id)
-        return Strategy(id=strategy_id, name=body["name"], source_type=self.source_type)
+        names = (name_of(version.document.get("configuration")) for version in versions)
+        return described(self, client, require_uuid(strategy_id), names)
 
     def read(self, client: GenesysClient, strategy_id: str) -> dict[str, Any]:
         """The flow itself (``GET /api/v2/flows/{id}``): 410 once it is deleted."""

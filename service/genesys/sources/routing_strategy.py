@@ -10,7 +10,7 @@ from typing import Any
 
 from ...ids import require_uuid
 from ..client import GenesysClient
-from .base import LISTING, Known, Listing, ProgressFn, Strategy, Version
+from .base import LISTING, Known, Listing, ProgressFn, Strategy, Version, described
 from .entries import EntryReader, iso_date, name_of
 
 
@@ -65,10 +65,7 @@ class RoutingStrategySource:
         self, client: GenesysClient, strategy_id: str, versions: Sequence[Version]
     ) -> Strategy:
         """The strategy's current name, from ``GET /api/v2/routing/strategies/{id}``."""
-        body = self.read(client, strategy_id)
-        return Strategy(
-            id=require_uuid(strategy_id), name=body["name"], source_type=self.source_type
-        )
+        return described(self, client, require_uuid(strategy_id), ())
 
     def read(self, client: GenesysClient, strategy_id: str) -> dict[str, Any]:
         """The strategy itself (its own ``GET``), which says whether it still exists."""
