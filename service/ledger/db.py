@@ -27,9 +27,6 @@ from .lockfile import LockFile
 from .migrations import MIGRATIONS
 
 LOCK_TIMEOUT_SECONDS = 30.0  # default wait for the write lock (LEDGER_LOCK_TIMEOUT_SECONDS)
-# Bound parameters per statement: SQLite's smallest default limit (999, before 3.32), so
-# that any SQLite the sqlite3 module links to takes a statement built to fit it.
-MAX_PARAMETERS = 999
 
 # Each connection's own descriptor on the lock file: flock excludes other descriptors,
 # so threads with connections of their own exclude each other too.

@@ -6,7 +6,6 @@ audit entries in one transaction, committed to disk before the 202 is sent.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,11 +75,9 @@ def accept_batches(
 ) -> list[Accepted]:
     """Several requests' events in one transaction (one fsync); one result per request.
 
-    The same few statements whatever the number of events: one look-up of the
-    de-duplication keys, one of the jobs waiting, one update of their counts, one insert
-    of events and one of audit entries. Only a pair with no job waiting has statements of
-    its own, to queue one. Each call lets go of the GIL, and while the writer holds the
-    write lock, the request threads of its process take it at each of those moments.
+    A handful of statements per transaction whatever the number of events: one look-up
+    of the de-duplication keys, one job per (source type, strategy), one insert of
+    events and one of audit entries.
     """
     results = [Accepted() for _ in batches]
     now = iso(utcnow())
@@ -88,16 +85,7 @@ def accept_batches(
         seen = _seen_keys(
             ledger, {e.dedup_key for batch in batches for e in batch if e.source_type}
         )
-        # (source type, strategy id) -> the job its events join
-        queued = jobs.waiting_jobs(
-            ledger,
-            {
-                (e.source_type, e.strategy_id)
-                for batch in batches
-                for e in batch
-                if e.source_type and e.strategy_id and e.ignore_reason is None
-            },
-        )
+        queued: dict[tuple[str, str], str] = {}  # (source type, strategy id) -> job
         joined: dict[str, int] = {}
         rows: list[tuple[Any, ...]] = []
         audits: list[tuple[str, str | None, dict[str, Any]]] = []
@@ -113,8 +101,6 @@ def accept_batches(
                 job_id = None
                 if _deletes(event):
                     _deleted(ledger, event, now, notify)
-                    # The deletion ended the job waiting: a later event queues a new one.
-                    queued.pop((event.source_type, event.strategy_id or ""), None)
                     result.accepted += 1
                 elif event.ignore_reason is None and event.strategy_id:
                     key = (event.source_type, event.strategy_id)
@@ -148,7 +134,10 @@ def accept_batches(
                         detail,
                     )
                 )
-        jobs.add_events(ledger, joined)
+        ledger.db.conn.executemany(
+            "UPDATE jobs SET events = events + ? WHERE id = ?",
+            [(count, job_id) for job_id, count in joined.items()],
+        )
         ledger.db.conn.executemany(
             "INSERT INTO events (id, dedup_key, topic, source_type, strategy_id,"
             " correlation_id, eventbridge_id, outcome, reason, job_id, received_at, body,"
@@ -178,15 +167,17 @@ def _deleted(ledger: Ledger, event: IncomingEvent, now: str, notify: Sequence[st
 
 
 def _seen_keys(ledger: Ledger, keys: set[str]) -> set[str]:
-    """Which of ``keys`` the ledger has recorded already: one statement, one row."""
-    if not keys:
-        return set()
-    row = ledger.db.execute(
-        "SELECT json_group_array(dedup_key) FROM events"
-        " WHERE dedup_key IN (SELECT value FROM json_each(?))",
-        [json.dumps(sorted(keys))],
-    ).fetchone()
-    return set(json.loads(row[0]))
+    """Which of ``keys`` the ledger has recorded already."""
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = ledger.db.execute(
+            f"SELECT dedup_key FROM events WHERE dedup_key IN ({marks})", chunk
+        )
+        found.update(r[0] for r in rows)
+    return found
 
 
 def prune_event_bodies(ledger: Ledger, before: str, *, batch: int = 500) -> int:

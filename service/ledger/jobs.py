@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import iso, utcnow
 from ..ops.logs import redact
 from . import audit, deletions, outbox
-from .db import MAX_PARAMETERS, transaction
+from .db import transaction
 from .listing import listing
 
 if TYPE_CHECKING:
@@ -106,40 +106,6 @@ def enqueue(
         )
         audit.append(ledger, "job.queued", strategy_id, jobId=job_id, reason=reason)
         return job_id, False
-
-
-def waiting_jobs(ledger: Ledger, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The job waiting for each of ``pairs`` ((source type, strategy id)) that has one.
-
-    One statement and one row, whatever the number of pairs (each row read lets go of
-    the GIL, which the writer then waits to take back): the webhook writer asks it with
-    the write lock in hand.
-    """
-    if not pairs:
-        return {}
-    wanted = json.dumps(sorted({strategy_id for _, strategy_id in pairs}))
-    row = ledger.db.execute(
-        "SELECT json_group_array(json_array(source_type, strategy_id, id)) FROM jobs"
-        " WHERE state = 'waiting' AND strategy_id IN (SELECT value FROM json_each(?))",
-        [wanted],
-    ).fetchone()
-    found = {(t, s): job_id for t, s, job_id in json.loads(row[0])}
-    return {pair: found[pair] for pair in pairs if pair in found}
-
-
-def add_events(ledger: Ledger, counts: Mapping[str, int]) -> None:
-    """Add ``counts`` (job id -> events that joined it) to the jobs' event counts, in one
-    statement (a few for hundreds of jobs)."""
-    items = sorted(counts.items())
-    per = MAX_PARAMETERS // 3
-    for start in range(0, len(items), per):
-        chunk = items[start : start + per]
-        cases = " ".join(["WHEN ? THEN ?"] * len(chunk))
-        marks = ", ".join("?" * len(chunk))
-        ledger.db.execute(
-            f"UPDATE jobs SET events = events + CASE id {cases} END WHERE id IN ({marks})",
-            [v for item in chunk for v in item] + [job_id for job_id, _ in chunk],
-        )
 
 
 def claim(
